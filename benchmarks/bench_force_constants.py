@@ -1,0 +1,72 @@
+"""Force constants: masked 2L construction vs the paper's L construction vs phonopy finite displacements.
+
+Run: ``python -m pytest benchmarks/bench_force_constants.py --benchmark-columns=min,mean,rounds``
+(one round each; times include JAX compilation, as a user running one structure would see).
+A ratio table is printed at the end of the session.
+"""
+
+import time
+
+import numpy as np
+import pytest
+from ase import Atoms
+from ase.build import bulk
+from phonopy import Phonopy
+from phonopy.structure.atoms import PhonopyAtoms
+
+import phonax_fast as pf
+
+RESULTS: dict = {}
+
+
+def model():
+    return pf.models.NequIP.init(["Si"], cutoff=4.0, num_layers=2, lmax=2, channels=8, seed=0)
+
+
+def si_cell(n_atoms: int) -> Atoms:
+    prim = bulk("Si", "diamond", a=5.43)
+    if n_atoms == 2:
+        return prim
+    return bulk("Si", "diamond", a=5.43, cubic=True).repeat((2, 2, 2))  # 64 atoms
+
+
+def phonopy_fd(atoms, m, dims):
+    unitcell = PhonopyAtoms(cell=atoms.cell[:], scaled_positions=atoms.get_scaled_positions(), symbols=atoms.get_chemical_symbols())
+    phonon = Phonopy(unitcell, supercell_matrix=np.diag(dims), primitive_matrix=None)
+    phonon.generate_displacements(distance=0.01, is_plusminus=True)
+    calc = pf.Calculator(m)
+    forces = []
+    for sc in phonon.supercells_with_displacements:
+        a = Atoms(sc.symbols, cell=sc.cell, scaled_positions=sc.scaled_positions, pbc=True)
+        a.calc = calc
+        forces.append(a.get_forces())
+    phonon.forces = np.array(forces)
+    phonon.produce_force_constants()
+    return phonon
+
+
+CASES = [("masked", 2), ("paper", 2), ("phonopy-fd", 2), ("masked", 64), ("paper", 64), ("phonopy-fd", 64)]
+
+
+@pytest.mark.parametrize("method,n_atoms", CASES, ids=[f"{m}-Si{n}" for m, n in CASES])
+def test_force_constants(benchmark, method, n_atoms):
+    atoms, m = si_cell(n_atoms), model()
+    if method == "phonopy-fd":
+        dims = (5, 5, 5) if n_atoms == 2 else (2, 2, 2)
+        run = lambda: phonopy_fd(atoms, m, dims)  # noqa: E731
+    else:
+        run = lambda: pf.forceconstants.crystal_force_constants(atoms, m, method)  # noqa: E731
+    t0 = time.perf_counter()
+    benchmark.pedantic(run, rounds=1, iterations=1)
+    RESULTS[(method, n_atoms)] = time.perf_counter() - t0
+
+
+def teardown_module(module):
+    lines = ["", "force constants (s, one round incl. compilation) and ratios to masked 2L:"]
+    for n in (2, 64):
+        base = RESULTS.get(("masked", n))
+        for method in ("masked", "paper", "phonopy-fd"):
+            t = RESULTS.get((method, n))
+            if t is not None and base:
+                lines.append(f"  Si{n:<3d} {method:<11s} {t:8.2f} s   ×{t / base:6.2f}")
+    print("\n".join(lines))

@@ -1,0 +1,184 @@
+"""q-grid engine vs phonopy: mesh + total DOS (tetrahedron and Gaussian) + thermal properties at 300 K.
+
+Same force constants (phonopy's DFT Si, folded into larger cells), same Γ-centred mesh, same
+frequency points. Each (engine, case) runs once, in a fresh subprocess so that its peak RSS is its
+own; the time includes phonax_fast's JIT compilation (a second, warm run is reported beside it).
+
+    python benchmarks/bench_qgrid.py                 # table of all cases
+    pytest benchmarks/bench_qgrid.py --benchmark-only  # the same through pytest-benchmark
+
+Cases: Si (2 atoms), Si folded 2×2×2 (16 atoms) and 4×4×5 (160 atoms) cells; see ``CASES``.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+CASES = {  # name: (folding of the Si primitive cell, mesh)
+    "Si-2": ((1, 1, 1), 40),
+    "Si-16": ((2, 2, 2), 16),
+    "Si-160": ((4, 4, 5), 6),
+}
+SIGMA = 0.1  # THz, Gaussian smearing
+TEMPERATURES = [300.0]
+
+
+def folded_phonopy(multiple):
+    """phonopy object of the Si primitive cell repeated ``multiple`` times, used as its own supercell.
+
+    Its force constants are the DFT ones of phonopy's Si folded onto the big cell (Γ-point
+    supercell force constants), so phonopy and phonax_fast see identical physics.
+    """
+    import phonopy
+    from phonopy.structure.cells import get_supercell
+
+    import reference_data
+    from phonax_fast.phonons.phonopy_bridge import force_constants_from_phonopy
+
+    ph = reference_data.load_si()
+    if tuple(multiple) == (1, 1, 1):
+        return ph
+    fcs = force_constants_from_phonopy(ph)
+    m = np.asarray(multiple)
+    big = get_supercell(ph.primitive, np.diag(m))
+    prim_index = np.array([list(big.u2s_map).index(k) for k in big.s2u_map])
+    offsets = np.rint(big.scaled_positions * m - fcs.scaled_positions[prim_index]).astype(int)
+    fc = fcs.fc.reshape(fcs.n_atoms, len(fcs.translations), fcs.n_atoms, 3, 3)
+    out = np.zeros((len(big), len(big), 3, 3))
+    for a in range(len(big)):
+        d = fcs.translations[None, :, :] + offsets[a] - offsets[:, None, :]  # (n_big, N_L, 3)
+        image = np.all(d % m == 0, axis=2)
+        for b in range(len(big)):
+            out[a, b] = fc[prim_index[a], image[b], prim_index[b]].sum(axis=0)
+    folded = phonopy.Phonopy(big, supercell_matrix=np.eye(3, dtype=int), primitive_matrix="P", log_level=0)
+    folded.force_constants = out
+    return folded
+
+
+def run_phonopy(ph, mesh: int) -> dict:
+    """phonopy's pipeline: run_mesh, tetrahedron DOS, Gaussian DOS, thermal properties."""
+    ph.run_mesh([mesh] * 3, is_gamma_center=True)
+    ph.run_total_dos(use_tetrahedron_method=True)
+    tetrahedron = ph.total_dos
+    ph.run_total_dos(sigma=SIGMA, use_tetrahedron_method=False)
+    gaussian = ph.total_dos
+    ph.run_thermal_properties(temperatures=TEMPERATURES, exclude_gamma_acoustic=True)
+    thermal = ph.thermal_properties
+    return {
+        "n_q": len(ph.mesh.qpoints),
+        "freq_points": tetrahedron.frequency_points,
+        "gaussian_freq_points": gaussian.frequency_points,
+        "tetrahedron": tetrahedron.dos,
+        "gaussian": gaussian.dos,
+        "thermal": np.array([getattr(thermal, k)[0] for k in ("free_energy", "entropy", "heat_capacity")]),
+    }
+
+
+def run_phonax(fcs, mesh: int, freq_points, gaussian_freq_points) -> dict:
+    """phonax_fast's pipeline on the same mesh and frequency points (frequencies computed once)."""
+    from phonax_fast.qgrid import mesh_frequencies
+
+    freqs = mesh_frequencies(fcs, mesh, progress=None)
+    thermal = freqs.thermal_properties(TEMPERATURES)
+    return {
+        "n_q": len(freqs.qmesh.qpoints),
+        "tetrahedron": freqs.dos("tetrahedron", freq_points=freq_points)[1],
+        "gaussian": freqs.dos("gaussian", sigma=SIGMA, freq_points=gaussian_freq_points)[1],
+        "thermal": np.array([thermal[k][0] for k in ("free_energy", "entropy", "heat_capacity")]),
+    }
+
+
+def worker(case: str, engine: str) -> dict:
+    """Run one (case, engine) twice in this process; times, peak RSS and the results."""
+    import phonax_fast.qgrid  # noqa: F401  (imports are not timed)
+    from phonax_fast.phonons.phonopy_bridge import force_constants_from_phonopy
+
+    multiple, mesh = CASES[case]
+    ph = folded_phonopy(multiple)
+    fcs = force_constants_from_phonopy(ph)
+    if engine == "phonax":  # phonopy's frequency points (phonopy's run passes them on stdin)
+        points = json.loads(sys.stdin.read())
+        points = [np.asarray(points[k]) for k in ("freq_points", "gaussian_freq_points")]
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    times = []
+    for _ in range(2):
+        start = time.perf_counter()
+        result = run_phonopy(ph, mesh) if engine == "phonopy" else run_phonax(fcs, mesh, *points)
+        times.append(time.perf_counter() - start)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {
+        "case": case, "engine": engine, "n_atoms": fcs.n_atoms, "mesh": mesh, "n_q": result["n_q"],
+        "time_cold": times[0], "time_warm": times[1], "peak_rss_mb": peak / 1024,
+        "rss_growth_mb": (peak - rss_before) / 1024,
+        **{k: np.asarray(v).tolist() for k, v in result.items() if k != "n_q"},
+    }
+
+
+def measure(case: str) -> tuple[dict, dict]:
+    """(phonopy, phonax_fast) results of a case, each from its own subprocess."""
+    def run(engine, stdin=""):
+        out = subprocess.run([sys.executable, __file__, "--worker", case, engine], input=stdin,
+                             capture_output=True, text=True, check=True)
+        return json.loads(out.stdout.splitlines()[-1])
+
+    phonopy_result = run("phonopy")
+    points = {k: phonopy_result[k] for k in ("freq_points", "gaussian_freq_points")}
+    return phonopy_result, run("phonax", json.dumps(points))
+
+
+def accuracy(a: dict, b: dict) -> dict:
+    """Largest differences: DOS relative to its peak, thermal properties relative."""
+    out = {}
+    for key in ("tetrahedron", "gaussian"):
+        x, y = np.asarray(a[key]), np.asarray(b[key])
+        out[key] = float(np.abs(x - y).max() / np.abs(x).max())
+    out["thermal"] = float(np.max(np.abs(np.asarray(b["thermal"]) / np.asarray(a["thermal"]) - 1)))
+    return out
+
+
+def test_qgrid_vs_phonopy(benchmark, case):
+    """pytest-benchmark entry: one round of the (subprocess-isolated) comparison per case."""
+    ref, ours = benchmark.pedantic(measure, args=(case,), rounds=1, iterations=1)
+    benchmark.extra_info.update({
+        "n_atoms": ours["n_atoms"], "mesh": ours["mesh"], "n_q": ours["n_q"],
+        "phonopy_s": ref["time_cold"], "phonax_s": ours["time_cold"], "phonax_warm_s": ours["time_warm"],
+        "speedup": ref["time_cold"] / ours["time_cold"],
+        "phonopy_peak_rss_mb": ref["peak_rss_mb"], "phonax_peak_rss_mb": ours["peak_rss_mb"],
+        "max_differences": accuracy(ref, ours),
+    })
+    diff = accuracy(ref, ours)
+    assert diff["tetrahedron"] < 1e-4 and diff["gaussian"] < 1e-4 and diff["thermal"] < 1e-6
+
+
+def pytest_generate_tests(metafunc):
+    if "case" in metafunc.fixturenames:
+        metafunc.parametrize("case", list(CASES))
+
+
+def main() -> None:
+    header = (f"{'case':8} {'atoms':>5} {'mesh':>4} {'n_q':>5} {'phonopy s':>9} {'ours s':>8} {'warm s':>7} "
+              f"{'speedup':>7} {'phonopy MB':>10} {'ours MB':>8}  max diff (tetra, gauss DOS /peak; thermal rel)")
+    print(header)
+    for case in CASES:
+        ref, ours = measure(case)
+        d = accuracy(ref, ours)
+        print(f"{case:8} {ours['n_atoms']:5d} {ours['mesh']:4d} {ours['n_q']:5d} {ref['time_cold']:9.2f} "
+              f"{ours['time_cold']:8.2f} {ours['time_warm']:7.2f} {ref['time_cold'] / ours['time_cold']:7.1f} "
+              f"{ref['peak_rss_mb']:10.0f} {ours['peak_rss_mb']:8.0f}  "
+              f"{d['tetrahedron']:.1e}, {d['gaussian']:.1e}; {d['thermal']:.1e}", flush=True)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "--worker":
+        print(json.dumps(worker(sys.argv[2], sys.argv[3])))
+    else:
+        main()

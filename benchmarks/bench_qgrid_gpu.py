@@ -1,0 +1,113 @@
+"""q-grid engine on an accelerator: wall time against the number of q-points.
+
+For Si (phonopy's DFT force constants, saved with ``--save``) and cells made of 2×2×2 and 4×4×5
+copies of it, full meshes (no symmetry, n_q = n³) are solved with ``eigensolver="jax"`` on
+``jax.devices()``; each row times the frequency pass (D(q) + eigh on the devices, after a warm-up
+that compiles the chunk's shape) and the host-side tetrahedron DOS, Gaussian DOS and thermal
+properties that follow.
+
+    python benchmarks/bench_qgrid_gpu.py --save si.npz        # here: phonopy's Si → npz
+    python benchmarks/bench_qgrid_gpu.py si.npz results.json  # on the GPU machine
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+import numpy as np
+
+CASES = {  # name: (copies of the Si primitive cell, mesh numbers)
+    "Si-2": ((1, 1, 1), (8, 16, 24, 32, 48, 64)),
+    "Si-16": ((2, 2, 2), (4, 8, 16, 24, 32)),
+    "Si-160": ((4, 4, 5), (2, 3, 4, 6)),
+}
+TIME_BUDGET_S = 240.0
+
+
+def supercell_force_constants(fcs, multiple):
+    """The same crystal described by a cell of ``multiple`` (3,) copies of ``fcs``'s cell.
+
+    Atom I = (i, o) is atom i of ``fcs`` in the copy at offset o; its force constant with atom
+    J = (j, o') in the big cell translated by L is Φ(i, 0; j, o' + M·L − o), so the big cell's
+    frequencies are exactly those of ``fcs`` folded.
+    """
+    from phonax_fast.phonons.force_constants import ForceConstants
+
+    m = np.asarray(multiple)
+    offsets = np.array(np.meshgrid(*[np.arange(k) for k in m], indexing="ij")).reshape(3, -1).T  # (n_c, 3)
+    n, n_c = fcs.n_atoms, len(offsets)
+    fc = fcs.fc.reshape(n, len(fcs.translations), n, 3, 3)
+    index = {tuple(t): k for k, t in enumerate(fcs.translations)}
+    big_translations = sorted({tuple(np.floor_divide(t + o, m)) for t in fcs.translations for o in offsets})
+    out = np.zeros((n_c, n, len(big_translations), n_c, n, 3, 3))
+    for a, o in enumerate(offsets):
+        for big_l, big_t in enumerate(big_translations):
+            for b, o2 in enumerate(offsets):
+                k = index.get(tuple(o2 + m * np.array(big_t) - o))
+                if k is not None:
+                    out[a, :, big_l, b] = fc[:, k]
+    positions = ((fcs.scaled_positions[None] + offsets[:, None]) / m).reshape(-1, 3)
+    return ForceConstants(
+        fc=out.reshape(n_c * n, len(big_translations) * n_c * n, 3, 3),
+        translations=np.array(big_translations, dtype=int),
+        cell=fcs.cell * m[:, None],
+        scaled_positions=positions,
+        masses=np.tile(fcs.masses, n_c),
+        numbers=np.tile(fcs.numbers, n_c),
+    )
+
+
+def time_mesh(fcs, mesh: int) -> dict:
+    """Seconds for the frequency pass and for the DOS/thermal steps on a full n³ mesh."""
+    import jax
+
+    from phonax_fast.qgrid import mesh_frequencies
+
+    mesh_frequencies(fcs, mesh, symmetry=False, eigensolver="jax", progress=None)  # compile
+    start = time.perf_counter()
+    freqs = mesh_frequencies(fcs, mesh, symmetry=False, eigensolver="jax", progress=None)
+    solved = time.perf_counter()
+    freqs.dos("tetrahedron")
+    freqs.dos("gaussian")
+    freqs.thermal_properties([300.0])
+    done = time.perf_counter()
+    return {"mesh": mesh, "n_q": mesh**3, "n_atoms": fcs.n_atoms, "device": str(jax.devices()[0]),
+            "frequencies_s": solved - start, "dos_thermal_s": done - solved,
+            "q_per_s": mesh**3 / (solved - start)}
+
+
+def main(npz: str, out: str) -> None:
+    from phonax_fast.phonons.force_constants import ForceConstants
+
+    data = np.load(npz)
+    si = ForceConstants(**{k: data[k] for k in data.files})
+    rows, start = [], time.perf_counter()
+    for name, (multiple, meshes) in CASES.items():
+        fcs = supercell_force_constants(si, multiple)
+        for mesh in meshes:
+            if time.perf_counter() - start > TIME_BUDGET_S:
+                break
+            rows.append({"case": name, **time_mesh(fcs, mesh)})
+            print(json.dumps(rows[-1]), flush=True)
+    with open(out, "w") as f:
+        json.dump(rows, f, indent=1)
+
+
+def save(npz: str) -> None:
+    """Write phonopy's DFT Si as ForceConstants arrays (needs phonopy and the test data)."""
+    sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[1] / "tests"))
+    import reference_data
+    from phonax_fast.phonons.phonopy_bridge import force_constants_from_phonopy
+
+    fcs = force_constants_from_phonopy(reference_data.load_si())
+    fields = ("fc", "translations", "cell", "scaled_positions", "masses", "numbers")
+    np.savez(npz, **{k: getattr(fcs, k) for k in fields})
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "--save":
+        save(sys.argv[2])
+    else:
+        main(sys.argv[1], sys.argv[2])

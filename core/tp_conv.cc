@@ -1,0 +1,191 @@
+// CPU slot kernels of the tensor-product convolution (see tp_conv.h).
+//
+// Per edge e and path p the Clebsch-Gordan block is first contracted with the edge harmonics,
+// M[i, k] = sum_j C_{ijk} Y[e, y_p + j] (d1 x d3, at most 7 x 7), which every channel u and
+// every batch element then reuses:
+//   z: out[r, u, k] += w[e, u] sum_i x[s, u, i] M[i, k]
+//   x: out[s, u, i] += w[e, u] sum_k M[i, k] z[r, u, k]
+//   w: out[e, u]     = sum_{i,k} x[s, u, i] M[i, k] z[r, u, k]
+//   y: out[e, j]    += sum_{ijk} C_{ijk} G[i, k],  G[i, k] = sum_u w[e, u] x[s, u, i] z[r, u, k]
+// The batch is walked in tiles so that the rows a tile touches stay in cache.
+#include "tp_conv.h"
+
+#include <algorithm>
+#include <vector>
+
+namespace phonax {
+namespace {
+
+constexpr int64_t kBatchTile = 16;
+
+struct PathInfo {
+  int32_t x_off, y_off, o_off, w_off, mul, d1, d2, d3, cg_off, cg_len;
+};
+
+inline PathInfo path_info(const int32_t* paths, int64_t p) {
+  const int32_t* q = paths + p * kPathCols;
+  return {q[kXOff], q[kYOff], q[kOOff], q[kWOff], q[kMul],
+          q[kD1],   q[kD2],   q[kD3],   q[kCgOff], q[kCgLen]};
+}
+
+// M[i * d3 + k] = sum_j C_{ijk} y[j].
+template <typename T>
+void contract_y(const PathTable<T>& t, const PathInfo& p, const T* y, T* m) {
+  std::fill(m, m + p.d1 * p.d3, T(0));
+  for (int32_t n = p.cg_off; n < p.cg_off + p.cg_len; ++n) {
+    const int32_t* ijk = t.cg_ijk + 3 * n;
+    m[ijk[0] * p.d3 + ijk[2]] += t.cg_val[n] * y[ijk[1]];
+  }
+}
+
+// Contracted blocks M for batch elements [b0, b1) (one shared block when Y has no batch).
+template <typename T>
+const T* blocks_for_tile(const PathTable<T>& t, const PathInfo& p, const Dense<T>& y,
+                         int64_t e, int64_t b0, int64_t b1, std::vector<T>& scratch) {
+  const int64_t size = p.d1 * p.d3;
+  const int64_t count = y.batched() ? b1 - b0 : 1;
+  if (static_cast<int64_t>(scratch.size()) < count * size) scratch.resize(count * size);
+  for (int64_t c = 0; c < count; ++c)
+    contract_y(t, p, y.row(y.batched() ? b0 + c : 0, e) + p.y_off, scratch.data() + c * size);
+  return scratch.data();
+}
+
+template <typename T>
+T* out_row(const Output<T>& out, int64_t b, int64_t r) {
+  return out.data + (b * out.rows + r) * out.width;
+}
+
+template <typename T>
+void zero_rows(const Output<T>& out, int64_t r, int64_t b0, int64_t b1) {
+  for (int64_t b = b0; b < b1; ++b) std::fill_n(out_row(out, b, r), out.width, T(0));
+}
+
+// Scatter slots: the row is a receiver (z) or a sender (x).
+template <typename T>
+void scatter_row(Slot slot, const PathTable<T>& t, const Graph& g, const Operands<T>& in,
+                 const Output<T>& out, int64_t row, std::vector<T>& scratch) {
+  const bool fwd = slot == Slot::z;
+  const int32_t* perm = fwd ? g.perm_r : g.perm_s;
+  const int32_t* ptr = fwd ? g.ptr_r : g.ptr_s;
+  const int32_t* other = fwd ? g.senders : g.receivers;
+  const int64_t n_other = fwd ? g.n_x : g.n_z;
+  const Dense<T>& src = fwd ? in.x : in.z;  // the node operand gathered from the other end
+  for (int64_t b0 = 0; b0 < out.batch; b0 += kBatchTile) {
+    const int64_t b1 = std::min(out.batch, b0 + kBatchTile);
+    zero_rows(out, row, b0, b1);
+    for (int32_t q = ptr[row]; q < ptr[row + 1]; ++q) {
+      const int64_t e = perm[q];
+      const int64_t s = other[e];
+      if (s < 0 || s >= n_other) continue;
+      for (int64_t ip = 0; ip < t.n_paths; ++ip) {
+        const PathInfo p = path_info(t.paths, ip);
+        const int64_t size = p.d1 * p.d3;
+        const T* blocks = blocks_for_tile(t, p, in.y, e, b0, b1, scratch);
+        for (int64_t b = b0; b < b1; ++b) {
+          const T* m = blocks + (in.y.batched() ? (b - b0) * size : 0);
+          const T* w = in.w.row(in.w.batched() ? b : 0, e) + p.w_off;
+          const T* a = src.row(src.batched() ? b : 0, s);
+          T* o = out_row(out, b, row);
+          if (fwd) {
+            a += p.x_off;
+            o += p.o_off;
+            for (int32_t u = 0; u < p.mul; ++u, a += p.d1, o += p.d3) {
+              for (int32_t k = 0; k < p.d3; ++k) {
+                T acc = 0;
+                for (int32_t i = 0; i < p.d1; ++i) acc += a[i] * m[i * p.d3 + k];
+                o[k] += w[u] * acc;
+              }
+            }
+          } else {
+            a += p.o_off;
+            o += p.x_off;
+            for (int32_t u = 0; u < p.mul; ++u, a += p.d3, o += p.d1) {
+              for (int32_t i = 0; i < p.d1; ++i) {
+                T acc = 0;
+                for (int32_t k = 0; k < p.d3; ++k) acc += m[i * p.d3 + k] * a[k];
+                o[i] += w[u] * acc;
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+// Per-edge slots y and w.
+template <typename T>
+void edge_row(Slot slot, const PathTable<T>& t, const Graph& g, const Operands<T>& in,
+              const Output<T>& out, int64_t e, std::vector<T>& scratch) {
+  const int64_t s = g.senders[e];
+  const int64_t r = g.receivers[e];
+  const bool valid = s >= 0 && s < g.n_x && r >= 0 && r < g.n_z;
+  for (int64_t b0 = 0; b0 < out.batch; b0 += kBatchTile) {
+    const int64_t b1 = std::min(out.batch, b0 + kBatchTile);
+    zero_rows(out, e, b0, b1);
+    if (!valid) continue;
+    for (int64_t ip = 0; ip < t.n_paths; ++ip) {
+      const PathInfo p = path_info(t.paths, ip);
+      const int64_t size = p.d1 * p.d3;
+      const T* blocks = slot == Slot::w ? blocks_for_tile(t, p, in.y, e, b0, b1, scratch)
+                                        : nullptr;
+      for (int64_t b = b0; b < b1; ++b) {
+        const T* x = in.x.row(in.x.batched() ? b : 0, s) + p.x_off;
+        const T* z = in.z.row(in.z.batched() ? b : 0, r) + p.o_off;
+        T* o = out_row(out, b, e);
+        if (slot == Slot::w) {
+          const T* m = blocks + (in.y.batched() ? (b - b0) * size : 0);
+          for (int32_t u = 0; u < p.mul; ++u, x += p.d1, z += p.d3) {
+            T acc = 0;
+            for (int32_t i = 0; i < p.d1; ++i) {
+              T xm = 0;
+              for (int32_t k = 0; k < p.d3; ++k) xm += m[i * p.d3 + k] * z[k];
+              acc += x[i] * xm;
+            }
+            o[p.w_off + u] = acc;
+          }
+        } else {
+          const T* w = in.w.row(in.w.batched() ? b : 0, e) + p.w_off;
+          T gram[7 * 7] = {};
+          for (int32_t u = 0; u < p.mul; ++u, x += p.d1, z += p.d3)
+            for (int32_t i = 0; i < p.d1; ++i)
+              for (int32_t k = 0; k < p.d3; ++k) gram[i * p.d3 + k] += w[u] * x[i] * z[k];
+          for (int32_t n = p.cg_off; n < p.cg_off + p.cg_len; ++n) {
+            const int32_t* ijk = t.cg_ijk + 3 * n;
+            o[p.y_off + ijk[1]] += t.cg_val[n] * gram[ijk[0] * p.d3 + ijk[2]];
+          }
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+int64_t max_block(const int32_t* paths, int64_t n_paths) {
+  int64_t m = 1;
+  for (int64_t p = 0; p < n_paths; ++p)
+    m = std::max<int64_t>(m, int64_t(paths[p * kPathCols + kD1]) * paths[p * kPathCols + kD3]);
+  return m;
+}
+
+template <typename T>
+void tp_conv_rows(Slot slot, const PathTable<T>& table, const Graph& graph,
+                  const Operands<T>& in, const Output<T>& out, int64_t row_begin,
+                  int64_t row_end) {
+  std::vector<T> scratch(kBatchTile * max_block(table.paths, table.n_paths));
+  for (int64_t row = row_begin; row < row_end; ++row) {
+    if (slot == Slot::z || slot == Slot::x)
+      scatter_row(slot, table, graph, in, out, row, scratch);
+    else
+      edge_row(slot, table, graph, in, out, row, scratch);
+  }
+}
+
+template void tp_conv_rows<float>(Slot, const PathTable<float>&, const Graph&,
+                                  const Operands<float>&, const Output<float>&, int64_t, int64_t);
+template void tp_conv_rows<double>(Slot, const PathTable<double>&, const Graph&,
+                                   const Operands<double>&, const Output<double>&, int64_t,
+                                   int64_t);
+
+}  // namespace phonax

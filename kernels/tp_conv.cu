@@ -1,0 +1,217 @@
+// CUDA slot kernels of the tensor-product convolution (contracts in core/tp_conv.h).
+//
+// Every output element has one owner, so there are no atomics and sums have a fixed order:
+//   z, x: one block per (output row, batch element), one thread per output column at a time; the
+//         row's edges are staged in shared memory in CSR order and each column walks the
+//         Clebsch-Gordan entries of its path grouped by its own index (cg_ptr);
+//   y, w: one warp per (batch element, edge), channels across the lanes (y: a warp reduction).
+#include "tp_conv_cuda.h"
+
+#include <algorithm>
+
+
+namespace phonax::cuda {
+namespace {
+
+constexpr int kScatterThreads = 256;       // threads per block of the scatter kernels
+constexpr int64_t kSmemBudget = 96 * 1024;  // shared memory per scatter block (bytes)
+constexpr int kMaxTile = 32;               // most edges staged at a time
+constexpr int kEdgeThreads = 128;  // 4 warps per block of the per-edge kernels
+constexpr int kPtrCols = kMaxDim + 2;
+
+struct Path {
+  int x_off, y_off, o_off, w_off, mul, d1, d2, d3, cg_off, cg_len;
+};
+
+__device__ inline Path load_path(const int32_t* paths, int p) {
+  const int32_t* q = paths + p * kPathCols;
+  return {q[kXOff], q[kYOff], q[kOOff], q[kWOff], q[kMul],
+          q[kD1],   q[kD2],   q[kD3],   q[kCgOff], q[kCgLen]};
+}
+
+template <typename T>
+__device__ inline const T* row_of(const Dense<T>& d, int64_t b, int64_t r) {
+  return d.data + (d.batch_stride != 0 ? b * d.batch_stride : 0) + r * d.width;
+}
+
+// Entries [begin, end) of path p in copy g whose index g equals v.
+template <typename T>
+__device__ inline int2 entries(const PathTable<T>& t, int g, int p, int v) {
+  const int32_t* row = t.cg_ptr + (g * t.n_paths + p) * kPtrCols;
+  return make_int2(row[v], row[v + 1]);
+}
+
+// Scatter slots: one block per (output row, batch element), threads across the row's columns.
+// The row's edges are walked in CSR order in tiles whose operand rows (the gathered node row, the
+// harmonics and the weights) are first copied into shared memory by the whole block (coalesced,
+// many loads in flight); each column's sum lives in shared memory and has one owner thread.
+// z: out[b, r, (p, u, k)] = sum_e w[e, u] sum_{i,j} C_ijk x[s_e, u, i] Y[e, j]
+// x: out[b, s, (a, u, i)] = sum_e sum_{p reads a} w[e, u] sum_{j,k} C_ijk Y[e, j] z[r_e, u, k]
+template <typename T, bool kForward>
+__global__ void scatter_kernel(PathTable<T> t, Graph g, Operands<T> in, Output<T> out, int tile) {
+  extern __shared__ unsigned char smem[];
+  const Dense<T>& node = kForward ? in.x : in.z;  // operand gathered from the other end
+  const int node_w = node.width, y_w = in.y.width, w_w = in.w.width;
+  const int row_w = node_w + y_w + w_w;
+  T* s_acc = reinterpret_cast<T*>(smem);
+  T* s_rows = s_acc + out.width;
+  int* s_ok = reinterpret_cast<int*>(s_rows + tile * row_w);
+
+  const int64_t row = blockIdx.x, b = blockIdx.y;
+  const int32_t* perm = kForward ? g.perm_r : g.perm_s;
+  const int32_t* ptr = kForward ? g.ptr_r : g.ptr_s;
+  const int32_t* other = kForward ? g.senders : g.receivers;
+  const int64_t n_other = kForward ? g.n_x : g.n_z;
+  const int group = kForward ? 2 : 0;  // CG copy sorted by k (z) or by i (x)
+  const int32_t* ijk = t.cg_ijk + group * t.nnz * 3;
+  const T* val = t.cg_val + group * t.nnz;
+
+  for (int c = threadIdx.x; c < out.width; c += blockDim.x) s_acc[c] = 0;
+  for (int q0 = ptr[row]; q0 < ptr[row + 1]; q0 += tile) {
+    const int count = min(tile, ptr[row + 1] - q0);
+    __syncthreads();
+    for (int idx = threadIdx.x; idx < count * row_w; idx += blockDim.x) {
+      const int m = idx / row_w, col = idx % row_w;
+      const int e = perm[q0 + m];
+      const int o = other[e];
+      const bool ok = o >= 0 && o < n_other;
+      T v = 0;
+      if (col < node_w)
+        v = ok ? row_of(node, b, o)[col] : T(0);
+      else if (col < node_w + y_w)
+        v = row_of(in.y, b, e)[col - node_w];
+      else
+        v = row_of(in.w, b, e)[col - node_w - y_w];
+      s_rows[idx] = v;
+      if (col == 0) s_ok[m] = ok;
+    }
+    __syncthreads();
+    for (int c = threadIdx.x; c < out.width; c += blockDim.x) {
+      T acc = s_acc[c];
+      for (int p = 0; p < t.n_paths; ++p) {
+        const Path P = load_path(t.paths, p);
+        const int off = kForward ? P.o_off : P.x_off, d = kForward ? P.d3 : P.d1;
+        if (c < off || c >= off + P.mul * d) continue;
+        const int u = (c - off) / d;
+        const int2 range = entries(t, group, p, (c - off) % d);
+        for (int m = 0; m < count; ++m) {
+          if (!s_ok[m]) continue;
+          const T* nrow = s_rows + m * row_w;
+          const T* y = nrow + node_w + P.y_off;
+          T part = 0;
+          if (kForward) {
+            const T* x = nrow + P.x_off + u * P.d1;
+            for (int n = range.x; n < range.y; ++n) part += val[n] * x[ijk[3 * n]] * y[ijk[3 * n + 1]];
+          } else {
+            const T* z = nrow + P.o_off + u * P.d3;
+            for (int n = range.x; n < range.y; ++n) part += val[n] * y[ijk[3 * n + 1]] * z[ijk[3 * n + 2]];
+          }
+          acc += nrow[node_w + y_w + P.w_off + u] * part;
+        }
+        if (kForward) break;  // an output column belongs to one path
+      }
+      s_acc[c] = acc;
+    }
+  }
+  __syncthreads();
+  T* o = out.data + (b * out.rows + row) * out.width;
+  for (int c = threadIdx.x; c < out.width; c += blockDim.x) o[c] = s_acc[c];
+}
+
+template <typename T>
+__device__ inline T warp_sum(T v) {
+  for (int offset = 16; offset > 0; offset /= 2) v += __shfl_down_sync(0xffffffffu, v, offset);
+  return v;
+}
+
+// Per-edge slots: one warp per (batch element, edge), channels u across the lanes.
+// w: out[b, e, (p, u)] = sum_{ijk} C_ijk x[s, u, i] Y[e, j] z[r, u, k]
+// y: out[b, e, j]      = sum_p sum_{ik} C_ijk sum_u w[e, u] x[s, u, i] z[r, u, k]
+template <typename T>
+__global__ void edge_kernel(Slot slot, PathTable<T> t, Graph g, Operands<T> in, Output<T> out) {
+  const int lane = threadIdx.x % 32;
+  const int64_t warp = (blockIdx.x * int64_t(blockDim.x) + threadIdx.x) / 32;
+  if (warp >= out.batch * out.rows) return;
+  const int64_t e = warp % out.rows, b = warp / out.rows;
+  T* o = out.data + (b * out.rows + e) * out.width;
+  const int s = g.senders[e], r = g.receivers[e];
+  if (s < 0 || s >= g.n_x || r < 0 || r >= g.n_z) {
+    for (int c = lane; c < out.width; c += 32) o[c] = 0;
+    return;
+  }
+  const T* x_row = row_of(in.x, b, s);
+  const T* z_row = row_of(in.z, b, r);
+  if (slot == Slot::w) {
+    const T* y = row_of(in.y, b, e);
+    for (int p = 0; p < t.n_paths; ++p) {
+      const Path P = load_path(t.paths, p);
+      for (int u = lane; u < P.mul; u += 32) {
+        const T* x = x_row + P.x_off + u * P.d1;
+        const T* z = z_row + P.o_off + u * P.d3;
+        T acc = 0;
+        for (int n = P.cg_off; n < P.cg_off + P.cg_len; ++n) {
+          const int32_t* q = t.cg_ijk + 3 * n;
+          acc += t.cg_val[n] * x[q[0]] * y[P.y_off + q[1]] * z[q[2]];
+        }
+        o[P.w_off + u] = acc;
+      }
+    }
+    return;
+  }
+  const int32_t* ijk = t.cg_ijk + t.nnz * 3;  // copy sorted by j
+  const T* val = t.cg_val + t.nnz;
+  const T* w_row = row_of(in.w, b, e);
+  for (int c = 0; c < out.width; ++c) {
+    T acc = 0;
+    for (int p = 0; p < t.n_paths; ++p) {
+      const Path P = load_path(t.paths, p);
+      if (c < P.y_off || c >= P.y_off + P.d2) continue;
+      const int2 range = entries(t, 1, p, c - P.y_off);
+      for (int u = lane; u < P.mul; u += 32) {
+        const T wu = w_row[P.w_off + u];
+        const T* x = x_row + P.x_off + u * P.d1;
+        const T* z = z_row + P.o_off + u * P.d3;
+        for (int n = range.x; n < range.y; ++n) acc += val[n] * wu * x[ijk[3 * n]] * z[ijk[3 * n + 2]];
+      }
+    }
+    acc = warp_sum(acc);
+    if (lane == 0) o[c] = acc;
+  }
+}
+
+}  // namespace
+
+template <typename T>
+cudaError_t tp_conv(cudaStream_t stream, Slot slot, const PathTable<T>& table, const Graph& graph,
+                    const Operands<T>& in, const Output<T>& out) {
+  if (out.batch * out.rows * out.width == 0) return cudaSuccess;
+  if (out.batch > 65535) return cudaErrorInvalidConfiguration;
+  if (slot == Slot::z || slot == Slot::x) {
+    // Edge tile: as many staged operand rows as fit next to the column sums.
+    const int64_t node_w = slot == Slot::z ? in.x.width : in.z.width;
+    const int64_t row_bytes = (node_w + in.y.width + in.w.width) * sizeof(T) + sizeof(int);
+    const int64_t acc_bytes = out.width * sizeof(T);
+    const int64_t tile = std::min<int64_t>(kMaxTile, (kSmemBudget - acc_bytes) / row_bytes);
+    if (tile < 1) return cudaErrorInvalidValue;  // rows too wide for shared memory
+    const int smem = static_cast<int>(acc_bytes + tile * row_bytes);
+    const dim3 grid(static_cast<unsigned>(out.rows), static_cast<unsigned>(out.batch));
+    auto kernel = slot == Slot::z ? scatter_kernel<T, true> : scatter_kernel<T, false>;
+    if (cudaError_t err =
+            cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem))
+      return err;
+    kernel<<<grid, kScatterThreads, smem, stream>>>(table, graph, in, out, static_cast<int>(tile));
+  } else {
+    const int64_t warps = out.batch * out.rows;
+    const int64_t blocks = (warps * 32 + kEdgeThreads - 1) / kEdgeThreads;
+    edge_kernel<T><<<static_cast<unsigned>(blocks), kEdgeThreads, 0, stream>>>(slot, table, graph,
+                                                                               in, out);
+  }
+  return cudaGetLastError();
+}
+
+template cudaError_t tp_conv<float>(cudaStream_t, Slot, const PathTable<float>&, const Graph&,
+                                    const Operands<float>&, const Output<float>&);
+template cudaError_t tp_conv<double>(cudaStream_t, Slot, const PathTable<double>&, const Graph&,
+                                     const Operands<double>&, const Output<double>&);
+
+}  // namespace phonax::cuda

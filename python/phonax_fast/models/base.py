@@ -1,0 +1,150 @@
+"""What every energy model provides, and the file format models are saved in.
+
+File format (``.npz``, written atomically): one entry ``__model__`` holding a JSON document
+``{"model": <class name>, "format": 1, "config": {...hyper-parameters...}}`` and one entry per
+parameter array, named by its path in the parameter tree (``layers/0/radial/1``; dict keys and
+list indices joined by ``/``; list containers are marked by a ``#`` prefix on the index).
+Arrays are stored in float64.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ..graphs.graph import Graph
+
+MODEL_CLASSES: dict[str, type] = {}
+FORMAT_VERSION = 1
+
+
+def register_model(name: str):
+    """Class decorator: make a model class loadable by name from saved files."""
+
+    def wrap(cls):
+        MODEL_CLASSES[name] = cls
+        cls.model_name = name
+        # a pytree: weights are leaves, hyper-parameters are static, so jitted functions
+        # taking a model as an argument compile once per architecture
+        jax.tree_util.register_pytree_node(
+            cls, lambda m: ((m.params,), m.config), lambda config, leaves: cls(config=config, params=leaves[0])
+        )
+        return cls
+
+    return wrap
+
+
+class EnergyModel:
+    """Interface of energy models: ``config`` (hyper-parameters) and ``params`` (weights).
+
+    Subclasses define ``apply(params, graph) -> (n_nodes,) atomic energies in eV`` (a pure,
+    jit-able function), ``config_dict()`` and ``config_from_dict()``; ``config`` has
+    ``species``, ``cutoff`` (Å) and ``num_layers`` (message-passing steps, the receptive
+    field in hops).
+    """
+
+    model_name = "?"
+
+    @property
+    def species(self) -> tuple[str, ...]:
+        return tuple(self.config.species)
+
+    @property
+    def cutoff(self) -> float:
+        return float(self.config.cutoff)
+
+    @property
+    def num_layers(self) -> int:
+        return int(self.config.num_layers)
+
+    def node_energies(self, graph: Graph) -> jnp.ndarray:
+        """(n_nodes,) atomic energies in eV."""
+        return self.apply(self.params, graph)
+
+    def energy(self, graph: Graph) -> jnp.ndarray:
+        """Σ_k energy_weights_k · ε_k in eV."""
+        return jnp.dot(graph.energy_weights, self.apply(self.params, graph))
+
+    def with_params(self, params) -> "EnergyModel":
+        from dataclasses import replace
+
+        return replace(self, params=params)
+
+    def save(self, path) -> None:
+        """Write the model to ``path`` (.npz, see module docstring), atomically."""
+        header = {"model": self.model_name, "format": FORMAT_VERSION, "config": self.config_dict()}
+        arrays = {"__model__": np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)}
+        arrays.update({k: np.asarray(v, dtype=np.float64) for k, v in _flatten(self.params).items()})
+        atomic_write(Path(path), lambda f: np.savez(f, **arrays))
+
+
+def load_file(path) -> EnergyModel:
+    """Read a model written by :meth:`EnergyModel.save`."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no model file at {path}")
+    with np.load(path) as data:
+        if "__model__" not in data:
+            raise ValueError(f"{path} is not a phonax_fast model file (no __model__ entry)")
+        header = json.loads(bytes(data["__model__"]).decode())
+        arrays = {k: jnp.asarray(data[k]) for k in data.files if k != "__model__"}
+    if header.get("format") != FORMAT_VERSION:
+        raise ValueError(f"{path}: unsupported model file format {header.get('format')}")
+    cls = MODEL_CLASSES.get(header["model"])
+    if cls is None:
+        raise ValueError(f"{path}: unknown model class {header['model']!r}; known: {sorted(MODEL_CLASSES)}")
+    return cls(config=cls.config_from_dict(header["config"]), params=_unflatten(arrays))
+
+
+def atomic_write(path: Path, write) -> None:
+    """Call ``write(file_object)`` on a temporary file beside ``path``, then rename it into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def _flatten(tree, prefix="") -> dict:
+    if isinstance(tree, dict):
+        out = {}
+        for k, v in tree.items():
+            out.update(_flatten(v, f"{prefix}{k}/"))
+        return out
+    if isinstance(tree, (list, tuple)):
+        out = {}
+        for k, v in enumerate(tree):
+            out.update(_flatten(v, f"{prefix}#{k}/"))
+        return out
+    return {prefix[:-1]: tree}
+
+
+def _unflatten(arrays: dict):
+    root: dict = {}
+    for key, value in arrays.items():
+        node = root
+        parts = key.split("/")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = value
+    return _lists(root)
+
+
+def _lists(node):
+    if not isinstance(node, dict):
+        return node
+    if node and all(k.startswith("#") for k in node):
+        return [_lists(node[f"#{i}"]) for i in range(len(node))]
+    return {k: _lists(v) for k, v in node.items()}
+
+

@@ -1,0 +1,162 @@
+"""NequIP (Batzner et al., Nat. Commun. 13, 2453 (2022)) as a pure JAX function on e3nn-jax.
+
+Per layer: a species-aware self-connection plus a convolution (linear → tensor product of
+neighbour features with edge spherical harmonics, weighted per path and channel by a radial MLP
+of a Bessel basis with a polynomial cutoff → linear), a gated nonlinearity and a residual
+update. The readout is linear in the last scalars; atomic energies are ``scale · out + shift[species]``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, replace
+
+import e3nn_jax as e3nn
+import jax
+import jax.numpy as jnp
+
+from ..graphs.graph import Graph, edge_vectors
+from ..ops.convolution import tp_convolution, tp_output_irreps
+from .base import EnergyModel, register_model
+from .layers import init_linear, init_mlp, linear, mlp, radial_basis, safe_norm
+
+
+@dataclass(frozen=True)
+class NequIPConfig:
+    """Hyper-parameters of a NequIP model (all lengths in Å, energies in eV)."""
+
+    species: tuple[str, ...]
+    cutoff: float = 5.0
+    num_layers: int = 3
+    lmax: int = 2
+    channels: int = 16
+    num_basis: int = 8
+    radial_hidden: tuple[int, ...] = (64,)
+    cutoff_power: int = 6
+    avg_num_neighbors: float = 12.0
+    backend: str = "e3nn"
+
+    @property
+    def sh_irreps(self) -> e3nn.Irreps:
+        return e3nn.Irreps.spherical_harmonics(self.lmax)
+
+    @property
+    def hidden_irreps(self) -> e3nn.Irreps:
+        """channels × (0e + 1o + 2e + …): natural-parity irreps up to lmax."""
+        return e3nn.Irreps([(self.channels, (l, (-1) ** l)) for l in range(self.lmax + 1)])
+
+
+def _layer_irreps(config: NequIPConfig):
+    """(input irreps, message irreps, gate-input irreps) of each interaction layer."""
+    hidden = config.hidden_irreps
+    non_scalars = e3nn.Irreps([(m, ir) for m, ir in hidden if ir.l > 0])
+    gate_in = (e3nn.Irreps(f"{config.channels}x0e") + e3nn.Irreps(f"{non_scalars.num_irreps}x0e") + non_scalars).simplify()
+    layers = []
+    irreps_in = e3nn.Irreps(f"{config.channels}x0e")
+    for _ in range(config.num_layers):
+        message = tp_output_irreps(irreps_in, config.sh_irreps, list(hidden.regroup()))
+        layers.append((irreps_in, message, gate_in))
+        irreps_in = hidden
+    return layers
+
+
+def init_params(config: NequIPConfig, key) -> dict:
+    """Random parameters (standard normal weights, unit scale, zero shifts)."""
+    n_species = len(config.species)
+    keys = iter(jax.random.split(key, 4 * config.num_layers + 4))
+    layers = []
+    for irreps_in, message, gate_in in _layer_irreps(config):
+        layers.append(
+            {
+                "linear_in": init_linear(next(keys), irreps_in, irreps_in),
+                "radial": init_mlp(next(keys), [config.num_basis, *config.radial_hidden, message.num_irreps]),
+                "linear_out": init_linear(next(keys), message, gate_in),
+                "self": _init_self_connection(next(keys), irreps_in, gate_in, n_species),
+            }
+        )
+    return {
+        "embedding": jax.random.normal(next(keys), (n_species, config.channels)),
+        "layers": layers,
+        "readout": init_linear(next(keys), config.hidden_irreps, "0e"),
+        "scale": jnp.ones(()),
+        "shift": jnp.zeros((n_species,)),
+    }
+
+
+def _init_self_connection(key, irreps_in, irreps_out, n_species: int) -> dict:
+    """One independent linear map per species, stacked: {path: (n_species, mul_in, mul_out)}."""
+    per_species = [init_linear(k, irreps_in, irreps_out) for k in jax.random.split(key, n_species)]
+    return {path: jnp.stack([p[path] for p in per_species]) for path in per_species[0]}
+
+
+def _self_connection(params: dict, x: e3nn.IrrepsArray, species_onehot, irreps_out) -> e3nn.IrrepsArray:
+    """Species-dependent linear map (NequIP's tensor product with the one-hot species)."""
+    irreps_out = e3nn.Irreps(irreps_out)
+    chunks = []
+    for i_out, (_, ir_out) in enumerate(irreps_out):
+        fan_in = sum(mul for mul, ir in x.irreps if ir == ir_out)
+        out = None
+        for i_in, ((_, ir_in), chunk) in enumerate(zip(x.irreps, x.chunks)):
+            if ir_in != ir_out or chunk is None:
+                continue
+            w = params[f"{i_in}->{i_out}"]  # (n_species, mul_in, mul_out)
+            y = jnp.einsum("ns,nui,suv->nvi", species_onehot, chunk, w) / math.sqrt(fan_in)
+            out = y if out is None else out + y
+        chunks.append(out)
+    return e3nn.from_chunks(irreps_out, chunks, x.shape[:-1], x.dtype)
+
+
+def node_energies(config: NequIPConfig, params: dict, graph: Graph) -> jnp.ndarray:
+    """(n_nodes,) atomic energies in eV."""
+    n_nodes = graph.positions.shape[0]
+    vectors = edge_vectors(graph)
+    r = safe_norm(vectors)
+    sh = e3nn.spherical_harmonics(config.sh_irreps, vectors, normalize=True, normalization="component")
+    basis = radial_basis(r, config.cutoff, config.num_basis, config.cutoff_power)
+    onehot = jax.nn.one_hot(graph.species, len(config.species), dtype=graph.positions.dtype)
+    x = e3nn.IrrepsArray(f"{config.channels}x0e", params["embedding"][graph.species].astype(graph.positions.dtype))
+    hidden = list(config.hidden_irreps.regroup())
+    for layer, (_, _, gate_in) in zip(params["layers"], _layer_irreps(config)):
+        h = linear(layer["linear_in"], x, x.irreps)
+        weights = mlp(layer["radial"], basis)
+        m = tp_convolution(h, sh, weights, graph.senders, graph.receivers, n_nodes, hidden, config.backend)
+        m = m / math.sqrt(config.avg_num_neighbors)
+        pre = linear(layer["linear_out"], m, gate_in) + _self_connection(layer["self"], x, onehot, gate_in)
+        new = e3nn.gate(pre)
+        x = x + new if new.irreps == x.irreps else new
+    out = linear(params["readout"], x, "0e").array[:, 0]
+    return params["scale"] * out + params["shift"][graph.species]
+
+
+@register_model("NequIP")
+@dataclass(frozen=True)
+class NequIP(EnergyModel):
+    """A NequIP energy model: hyper-parameters (``config``) and weights (``params``)."""
+
+    config: NequIPConfig
+    params: dict
+
+    @classmethod
+    def init(cls, species, *, seed: int = 0, **hyper) -> "NequIP":
+        """Random weights. ``species``: element symbols; other keywords: :class:`NequIPConfig` fields."""
+        if "radial_hidden" in hyper:
+            hyper["radial_hidden"] = tuple(hyper["radial_hidden"])
+        config = NequIPConfig(species=tuple(species), **hyper)
+        return cls(config=config, params=init_params(config, jax.random.PRNGKey(seed)))
+
+    def apply(self, params: dict, graph: Graph) -> jnp.ndarray:
+        return node_energies(self.config, params, graph)
+
+    def with_backend(self, backend: str) -> "NequIP":
+        """The same model and weights evaluated by another convolution backend ("e3nn" or "fused")."""
+        return replace(self, config=replace(self.config, backend=backend))
+
+    @staticmethod
+    def config_from_dict(d: dict) -> NequIPConfig:
+        d = dict(d)
+        d["species"] = tuple(d["species"])
+        d["radial_hidden"] = tuple(d["radial_hidden"])
+        return NequIPConfig(**d)
+
+    def config_dict(self) -> dict:
+        return asdict(self.config)

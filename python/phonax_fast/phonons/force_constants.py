@@ -1,0 +1,100 @@
+"""Compact real-space force constants and the dynamical matrix built from them.
+
+Layout (shared by the Hessian code, the q-grid engine and the phonopy bridge):
+
+``fc[i, l * N + j, α, β] = ∂²E / ∂u(i, 0)_α ∂u(j, T_l)_β`` in eV/Å², where ``u(j, T)`` is the
+displacement of unit-cell atom ``j`` in the cell translated by lattice vector
+``T_l = translations[l] @ cell``. Shape ``(N, N_L * N, 3, 3)``: one row block per atom of the
+unit cell, one column per (translation, atom) pair, like phonopy's compact force constants
+of a "virtual supercell" made of the listed translations.
+
+The dynamical matrix follows phonopy's phase convention:
+``D_{iα,jβ}(q) = Σ_l fc[i, lN+j, α, β] · exp(2πi q·(T_l + s_j − s_i)) / √(m_i m_j)``,
+q and s (scaled positions) in reduced coordinates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..units import eigenvalues_to_thz
+
+
+@dataclass(frozen=True)
+class ForceConstants:
+    """Compact force constants of a crystal with the structure they belong to.
+
+    Attributes:
+        fc: (N, N_L·N, 3, 3) float64, eV/Å².
+        translations: (N_L, 3) int, lattice translations in units of the cell vectors.
+        cell: (3, 3) float64, Å, rows are lattice vectors.
+        scaled_positions: (N, 3) float64, reduced coordinates of the unit-cell atoms.
+        masses: (N,) float64, amu.
+        numbers: (N,) int, atomic numbers.
+    """
+
+    fc: np.ndarray
+    translations: np.ndarray
+    cell: np.ndarray
+    scaled_positions: np.ndarray
+    masses: np.ndarray
+    numbers: np.ndarray
+
+    def __post_init__(self):
+        n = len(self.masses)
+        n_l = len(self.translations)
+        if self.fc.shape != (n, n_l * n, 3, 3):
+            raise ValueError(
+                f"force constants have shape {self.fc.shape}; expected (N, N_L*N, 3, 3) = {(n, n_l * n, 3, 3)}"
+            )
+        if self.scaled_positions.shape != (n, 3) or self.numbers.shape != (n,):
+            raise ValueError("scaled_positions must be (N, 3) and numbers (N,) for the N atoms of the force constants")
+
+    @classmethod
+    def from_phonopy(cls, phonon) -> ForceConstants:
+        """Force constants of ``phonon.primitive`` from a ``phonopy.Phonopy`` with force constants set.
+
+        phonopy's dynamical matrix (without NAC) is reproduced to round-off; see
+        ``phonopy_bridge.force_constants_from_phonopy``.
+        """
+        from .phonopy_bridge import force_constants_from_phonopy
+
+        return force_constants_from_phonopy(phonon)
+
+    @property
+    def n_atoms(self) -> int:
+        return len(self.masses)
+
+    def per_translation(self) -> np.ndarray:
+        """Force constants as (N_L, 3N, 3N): block ``[l, 3i+α, 3j+β]`` = Φ(i0α, j T_l β), eV/Å²."""
+        n, n_l = self.n_atoms, len(self.translations)
+        fc = self.fc.reshape(n, n_l, n, 3, 3)  # i, l, j, α, β
+        return fc.transpose(1, 0, 3, 2, 4).reshape(n_l, 3 * n, 3 * n)
+
+    def acoustic_sum_residual(self) -> float:
+        """max_{i,α,β} |Σ_b Φ(iα, bβ)| in eV/Å²: zero for a translation-invariant energy."""
+        return float(np.abs(self.fc.sum(axis=1)).max())
+
+    def dynamical_matrices(self, qpoints) -> np.ndarray:
+        """Dynamical matrices D(q), (n_q, 3N, 3N) complex128, eV/(Å²·amu); qpoints (n_q, 3) reduced."""
+        q = np.atleast_2d(np.asarray(qpoints, dtype=float))
+        n = self.n_atoms
+        phases = np.exp(2j * np.pi * q @ self.translations.T)  # (n_q, N_L)
+        d = (phases @ self.per_translation().reshape(len(self.translations), -1)).reshape(-1, 3 * n, 3 * n)
+        s = np.repeat(self.scaled_positions, 3, axis=0)  # (3N, 3)
+        position_phase = np.exp(2j * np.pi * (q @ s.T))  # (n_q, 3N)
+        inv_sqrt_m = np.repeat(1.0 / np.sqrt(self.masses), 3)
+        d *= position_phase.conj()[:, :, None] * position_phase[:, None, :]
+        d *= inv_sqrt_m[:, None] * inv_sqrt_m[None, :]
+        return 0.5 * (d + d.conj().transpose(0, 2, 1))
+
+    def eigensystem(self, qpoints):
+        """Frequencies (n_q, 3N) THz (negative = imaginary) and eigenvectors (n_q, 3N, 3N), columns are modes."""
+        w, v = np.linalg.eigh(self.dynamical_matrices(qpoints))
+        return eigenvalues_to_thz(w), v
+
+    def frequencies(self, qpoints) -> np.ndarray:
+        """Phonon frequencies (n_q, 3N) in THz, ascending; imaginary modes are negative."""
+        return eigenvalues_to_thz(np.linalg.eigvalsh(self.dynamical_matrices(qpoints)))

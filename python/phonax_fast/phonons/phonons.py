@@ -1,0 +1,158 @@
+"""``Phonons``: the one object users talk to for a crystal (structure → force constants → results)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from ase import Atoms
+
+from ..graphs.validation import validate_structure
+from ..units import convert_frequency
+from .bands import BandStructure, band_path, path_distances
+from .force_constants import ForceConstants
+
+
+class Phonons:
+    """Phonons of a periodic crystal from an energy model (or from given force constants).
+
+    Force constants are computed on first use, exactly (no supercell, no finite differences),
+    by forward-over-reverse Hessian-vector products on an extended cluster.
+
+    Args:
+        atoms: the unit cell, periodic in all three directions (Å).
+        model: a phonax_fast energy model.
+        construction: ``"auto"``, ``"masked"`` or ``"paper"`` (see ``forceconstants.crystal``).
+        block_size: Hessian-vector products per batch (default from a memory estimate).
+    """
+
+    def __init__(self, atoms: Atoms, model, *, construction: str = "auto", block_size: int | None = None):
+        if not np.all(atoms.pbc):
+            raise ValueError("Phonons needs a crystal periodic in all three directions; use Vibrations for molecules")
+        validate_structure(atoms, model.species)
+        self.atoms = atoms.copy()
+        self.model = model
+        self.construction = construction
+        self.block_size = block_size
+        self._fcs: ForceConstants | None = None
+
+    @classmethod
+    def from_force_constants(cls, fcs: ForceConstants) -> "Phonons":
+        """Phonons from existing compact force constants (no model)."""
+        self = cls.__new__(cls)
+        self.atoms = Atoms(numbers=fcs.numbers, scaled_positions=fcs.scaled_positions, cell=fcs.cell, masses=fcs.masses, pbc=True)
+        self.model, self.construction, self.block_size = None, "given", None
+        self._fcs = fcs
+        return self
+
+    @classmethod
+    def from_phonopy(cls, phonon) -> "Phonons":
+        """Phonons from a ``phonopy.Phonopy`` with force constants (its primitive cell is used)."""
+        from .phonopy_bridge import force_constants_from_phonopy
+
+        return cls.from_force_constants(force_constants_from_phonopy(phonon))
+
+    # -- force constants -------------------------------------------------------------------
+    @property
+    def fcs(self) -> ForceConstants:
+        """The compact force constants (computed on first access)."""
+        if self._fcs is None:
+            from ..forceconstants.crystal import crystal_force_constants  # forceconstants → phonons, not back
+
+            self._fcs, self.construction = crystal_force_constants(self.atoms, self.model, self.construction, self.block_size)
+        return self._fcs
+
+    @property
+    def force_constants(self) -> np.ndarray:
+        """(N, N_L·N, 3, 3) eV/Å²: ``[i, l·N + j]`` couples atom i (cell 0) with atom j in cell ``translations[l]``."""
+        return self.fcs.fc
+
+    @property
+    def translations(self) -> np.ndarray:
+        """(N_L, 3) int lattice translations of the force-constant columns."""
+        return self.fcs.translations
+
+    def acoustic_sum_residual(self) -> float:
+        """max |Σ_b Φ(iα, bβ)| in eV/Å² (zero for an exactly translation-invariant model)."""
+        return self.fcs.acoustic_sum_residual()
+
+    # -- frequencies and bands -------------------------------------------------------------
+    def frequencies(self, qpoints, unit: str = "THz") -> np.ndarray:
+        """(n_q, 3N) frequencies at reduced q-points, ascending; imaginary modes negative."""
+        return convert_frequency(self.fcs.frequencies(qpoints), unit)
+
+    def eigensystem(self, qpoints, unit: str = "THz"):
+        """(frequencies (n_q, 3N), eigenvectors (n_q, 3N, 3N) with modes as columns, phonopy's convention)."""
+        f, v = self.fcs.eigensystem(qpoints)
+        return convert_frequency(f, unit), v
+
+    def band_structure(self, npoints: int = 101, path=None, labels=None, unit: str = "THz") -> BandStructure:
+        """Frequencies along seekpath's path for this structure (or ``path``: list of (start, end) reduced q)."""
+        fcs = self.fcs
+        bp = band_path(fcs.cell, fcs.scaled_positions, fcs.numbers, npoints, path, labels)
+        q = bp.qpoints
+        return BandStructure(q, path_distances(bp, fcs.cell), self.frequencies(q, unit), bp, unit)
+
+    # -- mesh properties (q-grid engine) ---------------------------------------------------
+    def dos(self, mesh=(20, 20, 20), method: str = "tetrahedron", sigma: float | None = None, **kwargs):
+        """(frequencies THz, DOS states/THz/cell) on a Γ-centred ``mesh``; see ``qgrid.mesh_dos``."""
+        from ..qgrid import mesh_dos
+
+        return mesh_dos(self.fcs, mesh, method=method, sigma=sigma, **kwargs)
+
+    def projected_dos(self, mesh=(20, 20, 20), method: str = "tetrahedron", sigma: float | None = None, **kwargs):
+        """Projected DOS on a mesh; see ``qgrid.mesh_projected_dos``."""
+        from ..qgrid import mesh_projected_dos
+
+        return mesh_projected_dos(self.fcs, mesh, method=method, sigma=sigma, **kwargs)
+
+    def thermal_properties(self, temperatures, mesh=(20, 20, 20), **kwargs) -> dict:
+        """Free energy (kJ/mol), entropy and heat capacity (J/K/mol) per unit cell; see ``qgrid``."""
+        from ..qgrid import mesh_thermal_properties
+
+        return mesh_thermal_properties(self.fcs, mesh, np.atleast_1d(temperatures), **kwargs)
+
+    # -- interoperability ------------------------------------------------------------------
+    def to_phonopy(self, supercell_dims=None, tolerance: float = 1e-10, symmetry: bool = False):
+        """``phonopy.Phonopy`` holding these force constants; see ``phonopy_export.to_phonopy``."""
+        from .phonopy_export import to_phonopy
+
+        return to_phonopy(self.fcs, supercell_dims, tolerance, symmetry)
+
+    def irreps(self, q=(0.0, 0.0, 0.0)):
+        """Irreducible representations of the modes at ``q`` (IR/Raman activity at Γ), via phonopy.
+
+        The force constants are folded onto the smallest supercell commensurate with ``q``, which
+        gives phonopy the exact dynamical matrix at ``q`` with the crystal's full symmetry.
+        """
+        from ..vibrations.crystal_irreps import crystal_irreps
+
+        q = np.asarray(q, dtype=float)
+        dims = [next(n for n in range(1, 25) if abs(n * x - round(n * x)) < 1e-8) for x in q]
+        return crystal_irreps(self.to_phonopy(supercell_dims=dims, symmetry=True), q)
+
+    def write(self, out_dir, npoints: int = 101, mesh=(20, 20, 20), formats=("png", "pdf")) -> dict:
+        """Write band and DOS plots and phonopy files into ``out_dir``; returns {name: path}."""
+        from .files import write_band_yaml, write_force_constants, write_phonopy_params, write_total_dos
+        from .plotting import plot_band_structure, plot_dos, save_figure
+
+        out = Path(out_dir)
+        bands = self.band_structure(npoints)
+        freqs, dos = self.dos(mesh)
+        phonon = self.to_phonopy()
+        title = self.atoms.get_chemical_formula()
+        written = {}
+        for fmt in formats:
+            written[f"bands.{fmt}"] = out / f"bands.{fmt}"
+            save_figure(plot_band_structure(bands, (freqs, dos), title), written[f"bands.{fmt}"])
+            written[f"dos.{fmt}"] = out / f"dos.{fmt}"
+            save_figure(plot_dos(freqs, dos, title=title), written[f"dos.{fmt}"])
+        for name, writer in (
+            ("band.yaml", lambda p: write_band_yaml(phonon, bands, p)),
+            ("total_dos.dat", lambda p: write_total_dos(freqs, dos, p)),
+            ("phonopy_params.yaml", lambda p: write_phonopy_params(phonon, p)),
+            ("FORCE_CONSTANTS", lambda p: write_force_constants(phonon, p)),
+        ):
+            written[name] = out / name
+            writer(written[name])
+        return written

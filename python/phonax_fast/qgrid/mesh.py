@@ -1,0 +1,134 @@
+"""Regular q-point meshes and their irreducible parts (symmetry from spglib).
+
+Grid points are numbered like spglib and phonopy: address ``a`` (integers, taken modulo the mesh)
+has index ``a0 + a1·n0 + a2·n0·n1`` and sits at ``q = (a + shift/2) / mesh`` in reduced
+coordinates of the reciprocal lattice, ``shift`` being 0 (Γ-centred) or 1 (half-step shift) per axis.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import spglib
+
+
+@dataclass(frozen=True)
+class QMesh:
+    """A regular q-mesh and the irreducible q-points that represent it.
+
+    Attributes:
+        mesh: (3,) int, number of points along each reciprocal axis.
+        shift: (3,) int, 0 or 1: half-step shift along each axis.
+        grid_address: (n_grid, 3) int, address of every grid point (spglib's, in (−n/2, n/2]).
+        grid_map: (n_grid,) int, index into ``qpoints`` of the irreducible point of each grid point.
+        ir_grid_points: (n_ir,) int, grid index of each irreducible point.
+        qpoints: (n_ir, 3) float64, irreducible q-points, reduced coordinates.
+        weights: (n_ir,) int, number of grid points each irreducible point stands for
+            (sums to n_grid).
+    """
+
+    mesh: np.ndarray
+    shift: np.ndarray
+    grid_address: np.ndarray
+    grid_map: np.ndarray
+    ir_grid_points: np.ndarray
+    qpoints: np.ndarray
+    weights: np.ndarray
+
+    @property
+    def n_grid(self) -> int:
+        return int(np.prod(self.mesh))
+
+    @property
+    def gamma_index(self) -> int | None:
+        """Index into ``qpoints`` of Γ, or None if the mesh does not contain it."""
+        return None if self.shift.any() else int(self.grid_map[0])
+
+    @property
+    def is_full(self) -> bool:
+        """True when every grid point is its own irreducible point (no symmetry reduction)."""
+        return len(self.qpoints) == self.n_grid
+
+
+def _point_group(cell, positions, numbers, symprec: float) -> np.ndarray:
+    """Distinct rotations (n_rot, 3, 3) of the crystal's point group, on the lattice basis."""
+    dataset = spglib.get_symmetry_dataset((cell, positions, numbers), symprec=symprec)
+    if dataset is None:
+        raise ValueError("spglib could not determine the symmetry of the structure")
+    return np.unique(np.asarray(dataset.rotations, dtype=np.intc), axis=0)
+
+
+def _preserves_grid(rotations: np.ndarray, mesh: np.ndarray, shift: np.ndarray) -> bool:
+    """Whether every rotation maps the (possibly shifted) grid onto itself.
+
+    q = (2a + s) / (2n) goes to R^T q; the image is a grid point of the same shift iff
+    R^T_ij n_i / n_j is integral and Σ_j R^T_ij (n_i / n_j) s_j ≡ s_i (mod 2).
+    """
+    scale = mesh[:, None] / mesh[None, :]
+    for r in rotations:
+        m = r.T * scale
+        if not np.allclose(m, np.rint(m)):
+            return False
+        if np.any((np.rint(m).astype(int) @ shift - shift) % 2):
+            return False
+    return True
+
+
+def regular_mesh(
+    cell,
+    scaled_positions,
+    numbers,
+    mesh,
+    shift=(0, 0, 0),
+    symmetry: bool = True,
+    time_reversal: bool = True,
+    symprec: float = 1e-5,
+) -> QMesh:
+    """Build a Γ-centred (``shift=(0,0,0)``) or half-step shifted regular q-mesh.
+
+    Args:
+        cell: (3, 3) Å, lattice vectors as rows.
+        scaled_positions: (N, 3) reduced atomic positions.
+        numbers: (N,) atomic numbers.
+        mesh: int or (3,) ints, points per reciprocal axis.
+        shift: (3,) of 0/1, half-step shift per axis (or a bool for all axes).
+        symmetry: reduce by the crystal's point group (spglib). If a rotation does not map the
+            grid onto itself (shift or unequal mesh numbers), only time reversal is used, as
+            phonopy does, with a warning.
+        time_reversal: also use q → −q.
+        symprec: spglib tolerance, Å.
+
+    Returns:
+        The mesh and its irreducible q-points with integer weights.
+    """
+    mesh = np.broadcast_to(np.asarray(mesh, dtype=int), (3,)).copy()
+    shift = np.broadcast_to(np.asarray(shift, dtype=int), (3,)).copy()
+    if (mesh < 1).any() or not np.isin(shift, (0, 1)).all():
+        raise ValueError(f"mesh must be positive integers and shift 0 or 1 per axis; got {mesh}, {shift}")
+    rotations = np.eye(3, dtype=np.intc)[None]
+    if symmetry:
+        point_group = _point_group(np.asarray(cell, float), np.asarray(scaled_positions, float), numbers, symprec)
+        if _preserves_grid(point_group, mesh, shift):
+            rotations = point_group
+        else:
+            warnings.warn(
+                f"the point group does not map mesh {mesh.tolist()} with shift {shift.tolist()} onto itself; "
+                "only time-reversal symmetry is used (use a Γ-centred mesh with equal numbers for full symmetry)",
+                stacklevel=2,
+            )
+    grid_map, grid_address = spglib.get_stabilized_reciprocal_mesh(
+        mesh.astype(np.intc), rotations, is_shift=shift.astype(np.intc), is_time_reversal=time_reversal
+    )
+    ir_grid_points, grid_map, weights = np.unique(grid_map, return_inverse=True, return_counts=True)
+    qpoints = (grid_address[ir_grid_points] + shift / 2) / mesh
+    return QMesh(
+        mesh=mesh,
+        shift=shift,
+        grid_address=np.asarray(grid_address, dtype=int),
+        grid_map=grid_map.astype(int),
+        ir_grid_points=ir_grid_points.astype(int),
+        qpoints=qpoints,
+        weights=weights.astype(int),
+    )

@@ -1,0 +1,150 @@
+"""Training configuration files (YAML) and running them.
+
+Example (every key but ``model`` and ``data.train`` is optional)::
+
+    model:                      # a new model (class name + its hyper-parameters) …
+      name: NequIP
+      species: [Si]
+      cutoff: 4.5
+      num_layers: 2
+      seed: 0
+    # init_from: start.npz      # … or the weights of a saved model
+    data:
+      root: phonopy-sdist       # folder that relative data paths refer to; "phonopy-sdist" is
+                                # phonopy's source distribution (fetched with pip); default: the config's folder
+      train:
+        - phonopy: example/Si-gruneisen/orig/POSCAR-unitcell
+          force_sets: example/Si-gruneisen/orig/FORCE_SETS
+          supercell_matrix: [2, 2, 2]
+          hessian: false        # also the perfect supercell with the force constants as Hessian labels
+        - extxyz: more.xyz
+      valid: []
+    phonons:                    # DFT phonopy data to compare phonon frequencies with after training
+      Si: {phonopy: …, force_sets: …, supercell_matrix: [2, 2, 2]}
+    loss_weights: {energy: 1.0, forces: 10.0, stress: 0.0, hessian: 0.0}
+    batch_size: 4
+    epochs: 100
+    seed: 0
+    hessian_projections: 4      # 0: full Hessians
+    optimizer: {optimizer: adamw, learning_rate: 0.005, schedule: cosine, ema_decay: 0.99}
+    valid_every: 10
+    checkpoint_every: 10
+    output: {model: model.npz, checkpoint: checkpoint.npz}   # relative to the config's folder
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from .data import Sample, load_phonopy, read_extxyz, read_phonopy
+from .phonopy_sdist import phonopy_source
+from .trainer import OptimConfig
+
+PHONOPY_SDIST = "phonopy-sdist"
+_SOURCE_KEYS = {"phonopy": {"force_sets", "supercell_matrix", "hessian"}, "extxyz": {"index"}}
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """A parsed training configuration (see the module docstring for the file format)."""
+
+    model: dict | None
+    init_from: Path | None
+    data_root: Path | str
+    train: list
+    valid: list = field(default_factory=list)
+    phonons: dict = field(default_factory=dict)
+    loss_weights: dict = field(default_factory=lambda: {"energy": 1.0, "forces": 10.0})
+    batch_size: int = 4
+    epochs: int = 100
+    seed: int = 0
+    hessian_projections: int = 4
+    optimizer: OptimConfig = OptimConfig()
+    valid_every: int = 10
+    checkpoint_every: int = 10
+    output_model: Path = Path("model.npz")
+    checkpoint: Path | None = Path("checkpoint.npz")
+
+    @classmethod
+    def from_file(cls, path) -> "TrainConfig":
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"no training configuration at {path}")
+        raw = yaml.safe_load(path.read_text()) or {}
+        return cls.from_dict(raw, path.parent)
+
+    @classmethod
+    def from_dict(cls, raw: dict, base: Path) -> "TrainConfig":
+        """Parse a configuration dict; relative output paths are taken relative to ``base``."""
+        known = {"model", "init_from", "data", "phonons", "loss_weights", "batch_size", "epochs", "seed",
+                 "hessian_projections", "optimizer", "valid_every", "checkpoint_every", "output"}
+        unknown = set(raw) - known
+        if unknown:
+            raise ValueError(f"unknown configuration keys {sorted(unknown)}; known: {sorted(known)}")
+        if ("model" in raw) == ("init_from" in raw):
+            raise ValueError("give exactly one of 'model' (a new model) and 'init_from' (a saved model file)")
+        data = raw.get("data") or {}
+        if not data.get("train"):
+            raise ValueError("the configuration needs data.train: a list of data sources")
+        root = data.get("root")
+        data_root = PHONOPY_SDIST if root == PHONOPY_SDIST else base / (root or ".")
+        for source in [*data["train"], *data.get("valid", []), *(raw.get("phonons") or {}).values()]:
+            _check_source(source)
+        output = raw.get("output") or {}
+        checkpoint = output.get("checkpoint", "checkpoint.npz")
+        scalars = {k: raw[k] for k in ("loss_weights", "batch_size", "epochs", "seed", "hessian_projections",
+                                        "valid_every", "checkpoint_every") if k in raw}
+        return cls(
+            model=raw.get("model"),
+            init_from=base / raw["init_from"] if "init_from" in raw else None,
+            data_root=data_root,
+            train=list(data["train"]),
+            valid=list(data.get("valid") or []),
+            phonons=dict(raw.get("phonons") or {}),
+            optimizer=OptimConfig(**(raw.get("optimizer") or {})),
+            output_model=base / output.get("model", "model.npz"),
+            checkpoint=base / checkpoint if checkpoint else None,
+            **scalars,
+        )
+
+    def root(self) -> Path:
+        """The folder relative data paths refer to (fetching phonopy's sdist if asked for)."""
+        return phonopy_source() if self.data_root == PHONOPY_SDIST else Path(self.data_root)
+
+
+def _check_source(source: dict) -> None:
+    kinds = [k for k in _SOURCE_KEYS if k in source]
+    if len(kinds) != 1:
+        raise ValueError(f"a data source needs exactly one of {sorted(_SOURCE_KEYS)}; got {source}")
+    extra = set(source) - {kinds[0]} - _SOURCE_KEYS[kinds[0]]
+    if extra:
+        raise ValueError(f"unknown keys {sorted(extra)} in {kinds[0]} data source {source}")
+
+
+def _path(root: Path, value) -> Path | None:
+    return None if value is None else root / value
+
+
+def read_source(source: dict, root: Path) -> list[Sample]:
+    """The samples of one data source (a dict of the configuration's ``data`` lists)."""
+    _check_source(source)
+    if "extxyz" in source:
+        return read_extxyz(root / source["extxyz"], source.get("index", ":"))
+    return read_phonopy(root / source["phonopy"], force_sets=_path(root, source.get("force_sets")),
+                        supercell_matrix=source.get("supercell_matrix"), hessian=bool(source.get("hessian", False)))
+
+
+def load_reference(source: dict, root: Path):
+    """A ``phonopy.Phonopy`` with force constants produced from a phonopy data source."""
+    _check_source(source)
+    if "phonopy" not in source:
+        raise ValueError(f"phonon references must be phonopy data sources, got {source}")
+    phonon = load_phonopy(root / source["phonopy"], force_sets=_path(root, source.get("force_sets")),
+                          supercell_matrix=source.get("supercell_matrix"))
+    phonon.produce_force_constants()
+    return phonon
+

@@ -1,0 +1,143 @@
+"""Predictions of a model on a :class:`Batch` and the training losses built from them.
+
+All losses are mean squares in the label's units squared:
+
+* energy: per atom, (eV/atom)²;
+* forces: per component, (eV/Å)²;
+* stress: per component, (eV/Å³)²;
+* hessian: Σ_k w_k |(H_model − H_ref) v_k|² per Hessian row, (eV/Å²)² — with K random normal
+  tangents (weight 1/K) an unbiased estimate of the mean squared row norm of H_model − H_ref,
+  with unit tangents (weight 1) its exact value. Full Hessians of the model are never formed:
+  each v_k costs one forward-over-reverse Hessian-vector product;
+* spectrum: :func:`spectrum_loss`, squared differences of sorted dynamical-matrix eigenvalues.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .batching import Batch
+
+LOSS_TERMS = ("energy", "forces", "stress", "hessian")
+
+
+class Prediction(NamedTuple):
+    """Model outputs on a batch: energy (G,) eV, forces (N, 3) eV/Å, stress (G, 3, 3) eV/Å³,
+    hvp (K, N, 3) eV/Å² (Hessian-vector products with ``batch.tangents``; K may be 0)."""
+
+    energy: jnp.ndarray
+    forces: jnp.ndarray
+    stress: jnp.ndarray
+    hvp: jnp.ndarray
+
+
+def predict(model, params, batch: Batch) -> Prediction:
+    """Energies, forces, stress and Hessian-vector products of ``model`` with weights ``params``.
+
+    Stress is (1/V) ∂E/∂ε for a homogeneous symmetric strain ε of each structure (ASE's sign).
+    """
+    graph, slots = batch.graph, batch.node_structure
+    n_slots = batch.energy.shape[0]
+    edge_slots = slots[graph.receivers]
+    eye = jnp.eye(3, dtype=graph.positions.dtype)
+
+    def energies(positions, strain):
+        deform = eye + 0.5 * (strain + jnp.swapaxes(strain, 1, 2))  # (G, 3, 3)
+        strained = graph._replace(
+            positions=jnp.einsum("ni,nij->nj", positions, deform[slots]),
+            shifts=jnp.einsum("ei,eij->ej", graph.shifts, deform[edge_slots]),
+        )
+        per_node = model.apply(params, strained) * graph.energy_weights
+        return jax.ops.segment_sum(per_node, slots, n_slots)
+
+    zero_strain = jnp.zeros((n_slots, 3, 3), graph.positions.dtype)
+
+    def gradients(positions):
+        return jax.grad(lambda x, s: energies(x, s).sum(), argnums=(0, 1))(positions, zero_strain)
+
+    if batch.tangents.shape[0]:
+        (de_dx, de_deps), linear = jax.linearize(gradients, graph.positions)
+        hvp = jax.vmap(lambda v: linear(v)[0])(batch.tangents)
+    else:
+        de_dx, de_deps = gradients(graph.positions)
+        hvp = batch.tangents
+    return Prediction(energies(graph.positions, zero_strain), -de_dx, de_deps / batch.volume[:, None, None], hvp)
+
+
+def _masked_mean(squares, mask, per_item: int):
+    return jnp.sum(squares * mask) / jnp.maximum(per_item * jnp.sum(mask), 1.0)
+
+
+def loss_terms(pred: Prediction, batch: Batch) -> dict:
+    """Each loss term (see module doc) of a prediction against the batch labels; 0 where unlabelled."""
+    energy = ((pred.energy - batch.energy) / batch.n_atoms) ** 2
+    forces = jnp.sum((pred.forces - batch.forces) ** 2, axis=-1)
+    stress = jnp.sum((pred.stress - batch.stress) ** 2, axis=(-2, -1))
+    hvp = jnp.einsum("k,kn->n", batch.tangent_weights, jnp.sum((pred.hvp - batch.hvp_targets) ** 2, axis=-1))
+    return {
+        "energy": _masked_mean(energy, batch.energy_mask, 1),
+        "forces": _masked_mean(forces, batch.forces_mask, 3),
+        "stress": _masked_mean(stress, batch.stress_mask, 9),
+        "hessian": _masked_mean(hvp, batch.hessian_mask, 3),
+    }
+
+
+def total_loss(model, params, batch: Batch, weights: dict) -> tuple[jnp.ndarray, dict]:
+    """(Σ_t weights[t] · term_t, terms) for the terms named in ``weights`` (see :data:`LOSS_TERMS`)."""
+    unknown = set(weights) - set(LOSS_TERMS)
+    if unknown:
+        raise ValueError(f"unknown loss terms {sorted(unknown)}; use {LOSS_TERMS}")
+    terms = loss_terms(predict(model, params, batch), batch)
+    return sum(w * terms[t] for t, w in weights.items()), terms
+
+
+def spectrum_loss(model, params, graph, bloch: jnp.ndarray, target: jnp.ndarray) -> jnp.ndarray:
+    """Mean squared difference of sorted eigenvalues of the model's dynamical matrix and ``target``.
+
+    The dynamical matrix at a wave vector q is D(q) = B^H H B for the Hessian H of the (periodic)
+    ``graph`` and a Bloch projector B (see :func:`bloch_projector`); H·B takes 2·3n_p Hessian-vector
+    products (real and imaginary parts), no full Hessian.
+
+    Args:
+        graph: the structure (a supercell commensurate with q, or the unit cell for q = Γ).
+        bloch: (3N, 3n_p) complex Bloch projector, amu^-1/2.
+        target: (3n_p,) reference eigenvalues, ascending, eV/(Å²·amu).
+    Returns:
+        mean_k (λ_k(model) − target_k)², (eV/(Å²·amu))².
+    """
+    n = graph.positions.shape[0]
+
+    def grad(x):
+        return jax.grad(lambda y: jnp.dot(graph.energy_weights, model.apply(params, graph._replace(positions=y))))(x)
+
+    _, linear = jax.linearize(grad, graph.positions)
+    columns = jnp.concatenate([bloch.real, bloch.imag], axis=1).T.reshape(-1, n, 3)
+    hb = jax.vmap(linear)(columns).reshape(2, bloch.shape[1], 3 * n)
+    hb = (hb[0] + 1j * hb[1]).T  # (3N, 3n_p) = H B
+    d = bloch.conj().T @ hb
+    eigenvalues = jnp.linalg.eigvalsh(0.5 * (d + d.conj().T))
+    return jnp.mean((eigenvalues - target) ** 2)
+
+
+def bloch_projector(atoms, primitive_index, qpoint) -> jnp.ndarray:
+    """(3N, 3n_p) Bloch projector of a supercell: B[(b,β), (j,β)] = e^{2πi q·r_b}/√(m_j) / √(N/n_p)
+    for supercell atom b that is a copy of primitive atom j, else 0.
+
+    Args:
+        atoms: the supercell (ase.Atoms, Å, amu).
+        primitive_index: (N,) int, the primitive atom each supercell atom copies.
+        qpoint: (3,) wave vector, Cartesian, 1/Å without the 2π (``q_reduced @ cell.reciprocal()``);
+            it must be commensurate with the supercell.
+    """
+    index = np.asarray(primitive_index)
+    n, n_p = len(atoms), int(index.max()) + 1
+    copies = n // n_p
+    phase = np.exp(2j * np.pi * atoms.get_positions() @ np.asarray(qpoint)) / np.sqrt(atoms.get_masses() * copies)
+    b = np.zeros((n, 3, n_p, 3), dtype=complex)
+    for beta in range(3):
+        b[np.arange(n), beta, index, beta] = phase
+    return jnp.asarray(b.reshape(3 * n, 3 * n_p))

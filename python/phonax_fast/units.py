@@ -1,0 +1,42 @@
+"""Physical units and conversion factors, defined once for the whole package.
+
+Inputs are in eV, Å and amu. Eigenvalues of a dynamical matrix built from force
+constants in eV/Å² and masses in amu are in eV/(Å²·amu); ``THZ_PER_SQRT_EV_A2_AMU``
+turns their square root into THz (ordinary frequency, not angular).
+
+The constants are the ones phonopy uses (its ``physical_units``), so that numbers
+computed here and by phonopy from the same force constants agree to round-off.
+"""
+
+import math
+
+import numpy as np
+
+EV = 1.60217733e-19  # J
+AMU = 1.6605402e-27  # kg
+ANGSTROM = 1e-10  # m
+KB_EV = 8.6173382568083e-05  # Boltzmann constant, eV/K
+HBAR_EVS = 6.582118985531608e-16  # reduced Planck constant, eV·s
+AVOGADRO = 6.02214179e23
+
+# sqrt(eV / (Å^2 amu)) / (2π), in THz: 15.633302
+THZ_PER_SQRT_EV_A2_AMU = math.sqrt(EV / (ANGSTROM**2 * AMU)) / (2 * math.pi) / 1e12
+CM1_PER_THZ = 33.3564095198152  # 1 THz in cm^-1
+MEV_PER_THZ = 4.13566733  # 1 THz in meV (h·1 THz)
+EV_PER_THZ = MEV_PER_THZ * 1e-3
+
+FREQUENCY_UNITS = {"THz": 1.0, "cm-1": CM1_PER_THZ, "meV": MEV_PER_THZ}
+
+
+def convert_frequency(freq_thz, unit: str):
+    """Convert frequencies from THz to ``unit`` (one of ``FREQUENCY_UNITS``)."""
+    try:
+        return freq_thz * FREQUENCY_UNITS[unit]
+    except KeyError:
+        raise ValueError(f"unknown frequency unit {unit!r}; use one of {sorted(FREQUENCY_UNITS)}") from None
+
+
+def eigenvalues_to_thz(eigenvalues):
+    """ω = sign(λ)·√|λ| in THz for eigenvalues λ in eV/(Å²·amu); negative λ give negative (imaginary) ω."""
+    ev = np.asarray(eigenvalues)
+    return np.sign(ev) * np.sqrt(np.abs(ev)) * THZ_PER_SQRT_EV_A2_AMU

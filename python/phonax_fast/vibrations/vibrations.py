@@ -1,0 +1,147 @@
+"""Vibrational analysis of a molecule: frequencies, normal modes, irreps and IR/Raman activity."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from ase import Atoms
+
+from ..forceconstants.molecule import molecular_hessian
+from ..models.base import atomic_write
+from ..units import CM1_PER_THZ, EV_PER_THZ, convert_frequency
+from .normal_modes import normal_modes
+from .point_group import find_point_group
+from .symmetry import analyse
+
+EV_PER_CM1 = EV_PER_THZ / CM1_PER_THZ
+
+
+class Vibrations:
+    """Harmonic vibrations of an isolated molecule.
+
+    ``Vibrations(atoms, model)`` takes the exact Hessian of ``model`` (forward-over-reverse,
+    :func:`~phonax_fast.forceconstants.molecular_hessian`); ``Vibrations(atoms, hessian=H)``
+    analyses a given (3N, 3N) Hessian in eV/Å² instead. Translations and rotations are projected
+    out (Eckart frame; 5 rigid-body modes for a linear molecule, 6 otherwise). Everything is
+    computed on construction.
+
+    Attributes (N atoms, 3N modes in ascending frequency):
+        atoms: a copy of the structure.
+        hessian: (3N, 3N) Cartesian Hessian in eV/Å².
+        eigenvalues: (3N,) of the projected mass-weighted Hessian, in eV/(Å²·amu).
+        frequencies_cm1: (3N,) in cm⁻¹; imaginary frequencies are negative.
+        zero_modes: (3N,) bool, True for the projected-out translations and rotations.
+        modes: (3N, N, 3) Cartesian displacement patterns, each normalised to unit length.
+        mass_weighted_modes: (3N, 3N) orthonormal eigenvectors of the mass-weighted Hessian (rows).
+        reduced_masses: (3N,) in amu, 1/Σ_i |e_i|²/m_i for the mass-weighted eigenvector e.
+        zero_point_energy: Σ hν/2 over real vibrational frequencies, in eV.
+        symmetry: the :class:`PointGroup`; ``point_group`` its Schoenflies symbol.
+        irreps: Mulliken label per mode (None for zero modes, "?" where symmetry is broken).
+        ir_active, raman_active: (3N,) bool selection rules from the character table.
+        degenerate_sets: lists of mode indices that span one irrep each.
+
+    Args:
+        symmetry_tolerance: Å; atoms this close to the image of a like atom count as symmetric.
+        degeneracy_tolerance: cm⁻¹; vibrations this close are analysed as one degenerate set.
+        block_size: Hessian-vector products per batch when a model is given.
+    """
+
+    def __init__(
+        self,
+        atoms: Atoms,
+        model=None,
+        *,
+        hessian=None,
+        symmetry_tolerance: float = 0.01,
+        degeneracy_tolerance: float = 0.05,
+        block_size: int | None = None,
+    ):
+        if (model is None) == (hessian is None):
+            raise ValueError("give either a model or a hessian")
+        if not isinstance(atoms, Atoms):
+            raise TypeError(f"expected an ase.Atoms, got {type(atoms).__name__}")
+        if atoms.pbc.any():
+            raise ValueError("Vibrations is for isolated molecules: set atoms.pbc = False (use Phonons for crystals)")
+        if len(atoms) < 2:
+            raise ValueError("a single atom has no vibrations")
+        self.atoms = atoms.copy()
+        self.atoms.calc = None
+        self.hessian = molecular_hessian(atoms, model, block_size) if model is not None else np.asarray(hessian, dtype=float)
+        masses = atoms.get_masses()
+        positions = atoms.get_positions()
+        self.symmetry = find_point_group(atoms.numbers, positions, masses, symmetry_tolerance)
+        result = analyse(self.symmetry, normal_modes(self.hessian, positions, masses), degeneracy_tolerance)
+        modes = result.modes
+        self.eigenvalues = modes.eigenvalues
+        self.frequencies_cm1 = modes.frequencies_cm1
+        self.zero_modes = modes.rigid
+        self.mass_weighted_modes = modes.vectors.T.copy()
+        cartesian = self.mass_weighted_modes / np.repeat(np.sqrt(masses), 3)[None, :]
+        norm2 = np.sum(cartesian**2, axis=1)
+        self.reduced_masses = 1 / norm2
+        self.modes = (cartesian / np.sqrt(norm2)[:, None]).reshape(-1, len(atoms), 3)
+        self.irreps = result.labels
+        self.ir_active = result.ir_active
+        self.raman_active = result.raman_active
+        self.degenerate_sets = result.degenerate_sets
+
+    @property
+    def point_group(self) -> str:
+        """Schoenflies symbol of the molecule's point group."""
+        return self.symmetry.name
+
+    @property
+    def zero_point_energy(self) -> float:
+        """Σ hν/2 over the real (positive) vibrational frequencies, in eV."""
+        nu = self.frequencies_cm1[~self.zero_modes]
+        return 0.5 * float(np.sum(nu[nu > 0])) * EV_PER_CM1
+
+    def frequencies(self, unit: str = "cm-1") -> np.ndarray:
+        """(3N,) frequencies in ``unit`` ("THz", "cm-1" or "meV"); imaginary ones negative."""
+        return convert_frequency(self.frequencies_cm1 / CM1_PER_THZ, unit)
+
+    def table(self, include_zero_modes: bool = False) -> str:
+        """A table as quantum-chemistry programs print it: mode, frequency, irrep, IR, Raman, reduced mass."""
+        header = (
+            f"Point group {self.point_group}; {int(self.zero_modes.sum())} translations/rotations projected out; "
+            f"zero-point energy {self.zero_point_energy:.4f} eV"
+        )
+        lines = [
+            header,
+            f"{'mode':>5} {'freq (cm-1)':>12}  {'irrep':<6} {'IR':<4} {'Raman':<6} {'red. mass (amu)':>15}",
+        ]
+        for i, nu in enumerate(self.frequencies_cm1):
+            if self.zero_modes[i] and not include_zero_modes:
+                continue
+            freq = f"{abs(nu):11.2f}{'i' if nu < 0 else ' '}"
+            label = self.irreps[i] or "rigid"
+            ir = "yes" if self.ir_active[i] else "-"
+            raman = "yes" if self.raman_active[i] else "-"
+            lines.append(f"{i + 1:5d} {freq}  {label:<6} {ir:<4} {raman:<6} {self.reduced_masses[i]:15.4f}")
+        if any(nu < 0 for nu, z in zip(self.frequencies_cm1, self.zero_modes) if not z):
+            lines.append("(i: imaginary frequency, the structure is not at a minimum of the model's energy)")
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict:
+        """JSON-ready summary (frequencies in cm⁻¹, masses in amu, energies in eV, positions in Å)."""
+        return {
+            "symbols": self.atoms.get_chemical_symbols(),
+            "positions_angstrom": self.atoms.get_positions().tolist(),
+            "point_group": self.point_group,
+            "frequencies_cm1": self.frequencies_cm1.tolist(),
+            "zero_modes": self.zero_modes.tolist(),
+            "irreps": list(self.irreps),
+            "ir_active": self.ir_active.tolist(),
+            "raman_active": self.raman_active.tolist(),
+            "degenerate_sets": self.degenerate_sets,
+            "reduced_masses_amu": self.reduced_masses.tolist(),
+            "zero_point_energy_eV": self.zero_point_energy,
+            "modes": self.modes.tolist(),
+        }
+
+    def write_json(self, path) -> None:
+        """Write :meth:`to_dict` to ``path`` atomically."""
+        text = json.dumps(self.to_dict(), indent=1, ensure_ascii=False)
+        atomic_write(Path(path), lambda f: f.write(text.encode()))
