@@ -155,3 +155,18 @@ def test_textbook_decompositions(name, counts, ir, raman):
     assert got == counts
     assert {label for label, (a, _) in rules.items() if a} == ir
     assert {label for label, (_, b) in rules.items() if b} == raman
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["H2O", "NH3", "C2H4", "C2H6"])
+def test_labels_agree_with_posym(name):
+    """posym (its own character tables and orientation search, given our point group) labels each mode alike."""
+    posym = pytest.importorskip("posym")
+    vib = emt_vibrations(name)
+    atoms = vib.atoms
+    modes = np.where(~vib.zero_modes)[0]
+    theirs = posym.SymmetryNormalModes(
+        group=vib.point_group, coordinates=atoms.positions, modes=[vib.modes[i] for i in modes], symbols=atoms.get_chemical_symbols()
+    )
+    # posym writes a mode of a d-dimensional irrep as "1/d LABEL" (e.g. "0.5 E")
+    assert [str(theirs.get_state_mode(k)).split()[-1] for k in range(len(modes))] == [vib.irreps[i] for i in modes]

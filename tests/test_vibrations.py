@@ -161,7 +161,7 @@ def test_cli_writes_table_json_and_plot(ch4, tmp_path, capsys):
     args = parser.parse_args(
         ["vibrations", str(tmp_path / "ch4.xyz"), "--model", str(tmp_path / "model.npz"), "--out", str(tmp_path / "out")]
     )
-    assert args.func(args) == 0
+    assert args.run(args) == 0
     out = capsys.readouterr().out
     assert "Point group Td" in out and "T2" in out
     data = json.loads((tmp_path / "out" / "ch4_vibrations.json").read_text())

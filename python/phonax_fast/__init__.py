@@ -12,7 +12,7 @@ from . import forceconstants, graphs, models, units  # noqa: E402
 from ._native import build_info  # noqa: E402
 from .calculator import Calculator  # noqa: E402
 from .phonons import Phonons  # noqa: E402
-# VIBRATIONS_PENDING from .vibrations import Vibrations  # noqa: E402
+from .vibrations import Vibrations  # noqa: E402
 
 __version__ = "0.1.0"
 __all__ = ["Calculator", "Phonons", "Vibrations", "build_info", "forceconstants", "graphs", "models", "units"]

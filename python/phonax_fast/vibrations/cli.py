@@ -9,7 +9,7 @@ from pathlib import Path
 def add_vibrations_command(subparsers) -> argparse.ArgumentParser:
     """Register the ``vibrations`` subcommand on an ``argparse`` subparsers object.
 
-    The parser's default ``func`` is :func:`run_vibrations` (called with the parsed arguments,
+    The parser's default ``run`` is :func:`run_vibrations` (called with the parsed arguments,
     returns the exit status).
     """
     parser = subparsers.add_parser(
@@ -23,7 +23,7 @@ def add_vibrations_command(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--out", type=Path, default=Path("."), help="output folder (default: current folder)")
     parser.add_argument("--symmetry-tolerance", type=float, default=0.01, help="Å, for the point group (default: %(default)s)")
     parser.add_argument("--degeneracy-tolerance", type=float, default=0.05, help="cm⁻¹ (default: %(default)s)")
-    parser.set_defaults(func=run_vibrations)
+    parser.set_defaults(run=run_vibrations)
     return parser
 
 
