@@ -4,10 +4,11 @@ Same force constants (phonopy's DFT Si, folded into larger cells), same Γ-centr
 frequency points. Each (engine, case) runs once, in a fresh subprocess so that its peak RSS is its
 own; the time includes phonax_fast's JIT compilation (a second, warm run is reported beside it).
 
-    python benchmarks/bench_qgrid.py                 # table of all cases
+    python benchmarks/bench_qgrid.py [CASE ...]      # table of all (or the named) cases
     pytest benchmarks/bench_qgrid.py --benchmark-only  # the same through pytest-benchmark
 
-Cases: Si (2 atoms), Si folded 2×2×2 (16 atoms) and 4×4×5 (160 atoms) cells; see ``CASES``.
+Cases: Si (2 atoms) and cells of 2×2×2, 3×3×3 and 4×4×5 Si primitive cells (16, 54, 160 atoms);
+see ``CASES``.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 CASES = {  # name: (folding of the Si primitive cell, mesh)
     "Si-2": ((1, 1, 1), 40),
     "Si-16": ((2, 2, 2), 16),
+    "Si-54": ((3, 3, 3), 10),
     "Si-160": ((4, 4, 5), 6),
 }
 SIGMA = 0.1  # THz, Gaussian smearing
@@ -164,11 +166,11 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("case", list(CASES))
 
 
-def main() -> None:
+def main(cases) -> None:
     header = (f"{'case':8} {'atoms':>5} {'mesh':>4} {'n_q':>5} {'phonopy s':>9} {'ours s':>8} {'warm s':>7} "
               f"{'speedup':>7} {'phonopy MB':>10} {'ours MB':>8}  max diff (tetra, gauss DOS /peak; thermal rel)")
     print(header)
-    for case in CASES:
+    for case in cases:
         ref, ours = measure(case)
         d = accuracy(ref, ours)
         print(f"{case:8} {ours['n_atoms']:5d} {ours['mesh']:4d} {ours['n_q']:5d} {ref['time_cold']:9.2f} "
@@ -181,4 +183,4 @@ if __name__ == "__main__":
     if len(sys.argv) == 4 and sys.argv[1] == "--worker":
         print(json.dumps(worker(sys.argv[2], sys.argv[3])))
     else:
-        main()
+        main(sys.argv[1:] or list(CASES))

@@ -4,8 +4,10 @@
 // senders, receivers, perm_r, ptr_r, perm_s, ptr_s (int32); the path table (core/tp_conv.h).
 // Attributes: slot (0 = x, 1 = y, 2 = w, 3 = z), poison (fill the output with NaN first: lets a
 // test check that every element is written). Output rows are split over XLA's intra-op pool.
+#include <atomic>
 #include <condition_variable>
 #include <limits>
+#include <memory>
 #include <mutex>
 
 #include "ffi_common.h"
@@ -17,29 +19,37 @@ namespace {
 namespace ffi = xla::ffi;
 using ffi_util::invalid;
 
-// Runs body(begin, end) over [0, n) in chunks on the pool and the calling thread; returns when
-// all chunks are done.
+// Runs body(begin, end) over [0, n) in chunks, on the calling thread and on pool workers that
+// claim chunks from a shared counter. The caller waits only for chunks already claimed (they are
+// running), never for queued tasks, so several handlers blocking in one pool cannot deadlock;
+// a task that starts after every chunk was claimed returns at once.
 template <typename F>
 void parallel_rows(ffi::ThreadPool& pool, int64_t n, const F& body) {
   const int64_t workers = std::max<int64_t>(1, pool.num_threads());
   const int64_t chunks = std::min<int64_t>(n, 4 * workers);
-  if (chunks <= 1) {
+  if (chunks <= 1 || workers <= 1) {
     body(0, n);
     return;
   }
-  std::mutex mu;
-  std::condition_variable cv;
-  int64_t pending = chunks - 1;
-  for (int64_t c = 1; c < chunks; ++c) {
-    pool.Schedule([&, c] {
+  struct State {
+    std::atomic<int64_t> next{0}, finished{0};
+    std::mutex mu;
+    std::condition_variable cv;
+  };
+  auto state = std::make_shared<State>();
+  auto work = [state, chunks, n, &body] {
+    for (int64_t c; (c = state->next.fetch_add(1)) < chunks;) {
       body(n * c / chunks, n * (c + 1) / chunks);
-      std::lock_guard<std::mutex> lock(mu);
-      if (--pending == 0) cv.notify_one();
-    });
-  }
-  body(0, n / chunks);
-  std::unique_lock<std::mutex> lock(mu);
-  cv.wait(lock, [&] { return pending == 0; });
+      if (state->finished.fetch_add(1) + 1 == chunks) {
+        std::lock_guard<std::mutex> lock(state->mu);
+        state->cv.notify_all();
+      }
+    }
+  };
+  for (int64_t w = 1; w < std::min(workers, chunks); ++w) pool.Schedule([work] { work(); });
+  work();
+  std::unique_lock<std::mutex> lock(state->mu);
+  state->cv.wait(lock, [&] { return state->finished.load() == chunks; });
 }
 
 template <typename T>

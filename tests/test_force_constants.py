@@ -124,3 +124,15 @@ def test_rotated_cell_gives_same_bands(si_model, si_phonons):
     assert [lab for _, lab in a.labels] == [lab for _, lab in b.labels]
     np.testing.assert_allclose(a.distances, b.distances, atol=1e-10)
     np.testing.assert_allclose(a.frequencies, b.frequencies, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["silicon", "rocksalt", "wurtzite"])
+def test_symmetry_expansion_equals_direct_rows(name):
+    from ase.build import bulk
+
+    atoms = {"silicon": silicon(), "rocksalt": bulk("NaCl", "rocksalt", a=5.6), "wurtzite": bulk("ZnO", "wurtzite", a=3.25, c=5.2)}[name]
+    model = random_nequip(sorted(set(atoms.get_chemical_symbols())), cutoff=3.6, num_layers=1, lmax=2, channels=4, seed=2)
+    direct, _ = pf.forceconstants.crystal_force_constants(atoms, model, "masked", use_symmetry=False)
+    rotated, _ = pf.forceconstants.crystal_force_constants(atoms, model, "masked", use_symmetry=True)
+    q = np.random.default_rng(0).random((6, 3))
+    np.testing.assert_allclose(rotated.dynamical_matrices(q), direct.dynamical_matrices(q), atol=1e-10)

@@ -148,11 +148,11 @@ def test_poisoned_outputs_are_overwritten_and_deterministic():
             return jnp.sum(jnp.sin(out))
         return f
 
+    tangents, block = case.tangents(), case.tangents(3)
+
     def everything(f):
-        t = case.tangents()
-        grads, hvp = jax.jvp(jax.grad(f, argnums=(0, 1, 2)), case.args, t)
-        block = jax.vmap(lambda t: jax.jvp(jax.grad(f, argnums=(0, 1, 2)), case.args, t)[1])(case.tangents(3))
-        return f(*case.args), grads, hvp, block
+        hvp = lambda t: jax.jvp(jax.grad(f, argnums=(0, 1, 2)), case.args, t)  # noqa: E731
+        return f(*case.args), hvp(tangents), jax.vmap(lambda t: hvp(t)[1])(block)
 
     poisoned = jax.jit(lambda: everything(energy(True)))()
     for leaf in jax.tree.leaves(poisoned):

@@ -4,7 +4,8 @@ Two exact constructions, for an energy E = Σ_k ε_k whose atomic energies see L
 
 * ``"masked"``: the 2L-hop cluster with the energy masked to atoms within L hops of the centre cell
   (their neighbourhoods are complete, so their ε_k are exact); one Hessian-vector product per
-  centre-cell coordinate gives a whole row Φ(0iα, ·). 3·N_cell products on the big cluster.
+  centre-cell coordinate gives a whole row Φ(0iα, ·). 3·N_cell products on the big cluster, or
+  3 per symmetry orbit of atoms when the other rows are obtained by rotation (``symmetry.py``).
 * ``"paper"``: the L-hop cluster with E_centre = Σ_{k ∈ cell 0} ε_k; its full Hessian
   (3·n_ext products) is folded by translation, Φ(i, (j, T_b − T_a)) = Σ_{a, b} H[a, b].
 
@@ -20,11 +21,12 @@ from ..graphs.clusters import Cluster, build_cluster
 from ..graphs.validation import validate_structure
 from ..phonons.force_constants import ForceConstants
 from .hvp import hessian_rows
+from .symmetry import atom_symmetry, expand_rows
 
 CONSTRUCTIONS = ("auto", "masked", "paper")
 
 
-def _clusters(atoms: Atoms, model, construction: str) -> tuple[str, Cluster]:
+def _clusters(atoms: Atoms, model, construction: str, n_rows_atoms: int) -> tuple[str, Cluster]:
     L = model.num_layers
     masked = paper = None
     if construction in ("auto", "masked"):
@@ -32,23 +34,32 @@ def _clusters(atoms: Atoms, model, construction: str) -> tuple[str, Cluster]:
     if construction in ("auto", "paper"):
         paper = build_cluster(atoms, model.cutoff, L, model.species, energy_hops=0)
     if construction == "auto":
-        construction = choose_construction(masked, paper)
+        construction = choose_construction(masked, paper, n_rows_atoms)
     return construction, masked if construction == "masked" else paper
 
 
-def construction_cost(cluster: Cluster, construction: str) -> int:
-    """(Hessian-vector products) × (cluster edges): the cost model used by ``"auto"``."""
-    n_products = 3 * (cluster.n_cell if construction == "masked" else cluster.num_nodes)
+def construction_cost(cluster: Cluster, construction: str, n_rows_atoms: int | None = None) -> int:
+    """(Hessian-vector products) × (cluster edges): the cost model used by ``"auto"``.
+
+    ``n_rows_atoms``: atoms whose rows the masked construction computes (default: all N).
+    """
+    n_products = 3 * ((n_rows_atoms or cluster.n_cell) if construction == "masked" else cluster.num_nodes)
     return n_products * cluster.graph.num_edges
 
 
-def choose_construction(masked: Cluster, paper: Cluster) -> str:
+def choose_construction(masked: Cluster, paper: Cluster, n_rows_atoms: int | None = None) -> str:
     """The cheaper of the two constructions by :func:`construction_cost`."""
-    return "masked" if construction_cost(masked, "masked") <= construction_cost(paper, "paper") else "paper"
+    cheaper = construction_cost(masked, "masked", n_rows_atoms) <= construction_cost(paper, "paper")
+    return "masked" if cheaper else "paper"
 
 
 def crystal_force_constants(
-    atoms: Atoms, model, construction: str = "auto", block_size: int | None = None
+    atoms: Atoms,
+    model,
+    construction: str = "auto",
+    block_size: int | None = None,
+    use_symmetry: bool = True,
+    symprec: float = 1e-5,
 ) -> tuple[ForceConstants, str]:
     """Exact compact force constants of a periodic crystal for ``model``.
 
@@ -57,6 +68,9 @@ def crystal_force_constants(
         model: energy model (``cutoff``, ``num_layers``, ``species``, ``energy(graph)``).
         construction: ``"auto"``, ``"masked"`` or ``"paper"``.
         block_size: Hessian-vector products per vmapped block.
+        use_symmetry: with the masked construction, compute rows for one atom per symmetry orbit
+            (spglib, tolerance ``symprec`` Å) and rotate them onto the others; exact for a
+            structure that is symmetric to round-off, an O(symprec) approximation otherwise.
     Returns:
         (ForceConstants in eV/Å², the construction used).
     """
@@ -65,15 +79,20 @@ def crystal_force_constants(
     validate_structure(atoms, model.species)
     if not np.all(atoms.pbc):
         raise ValueError("crystal force constants need periodic boundary conditions in all three directions; use Vibrations for molecules")
-    construction, cluster = _clusters(atoms, model, construction)
+    sym = atom_symmetry(atoms, symprec) if use_symmetry else None
+    computed = sym.representatives if sym is not None else np.arange(len(atoms))  # atoms whose rows are computed
+    construction, cluster = _clusters(atoms, model, construction, len(computed))
     n = cluster.n_cell
     if construction == "masked":
         # row (i, α) of the Hessian over cluster nodes b = (j_b, T_b) is Φ(i0α, j_b T_b ·)
         translations, cols = np.unique(cluster.translation, axis=0, return_inverse=True)
-        fc = np.zeros((n, len(translations) * n, 3, 3))
-        rows = hessian_rows(model, cluster.graph, np.arange(3 * n), block_size, desc="force constants (masked 2L)")
-        rows = rows.reshape(n, 3, -1, 3).transpose(0, 2, 1, 3)  # i, node, α, β
+        coords = (3 * computed[:, None] + np.arange(3)).ravel()
+        rows = hessian_rows(model, cluster.graph, coords, block_size, desc="force constants (masked 2L)")
+        rows = rows.reshape(len(computed), 3, -1, 3).transpose(0, 2, 1, 3)  # i, node, α, β
+        fc = np.zeros((len(computed), len(translations) * n, 3, 3))
         fc[:, cols.ravel() * n + cluster.atom] = rows
+        if sym is not None:
+            fc, translations = expand_rows(dict(zip(computed.tolist(), fc)), translations, atoms, sym)
     else:
         # H[a, b] of E_centre adds to Φ(i_a, (j_b, T_b − T_a)); fold each block of rows as it comes
         diffs = (cluster.translation[None, :, :] - cluster.translation[:, None, :]).reshape(-1, 3)
