@@ -1,4 +1,5 @@
-"""Force constants: masked 2L construction vs the paper's L construction vs phonopy finite displacements.
+"""Force constants: masked 2L construction (with and without symmetry) vs the paper's L construction
+vs phonopy finite displacements (with symmetry, ±0.01 Å) through the ASE calculator.
 
 Run: ``python -m pytest benchmarks/bench_force_constants.py --benchmark-columns=min,mean,rounds``
 (one round each; times include JAX compilation, as a user running one structure would see).
@@ -32,7 +33,7 @@ def si_cell(n_atoms: int) -> Atoms:
 
 def phonopy_fd(atoms, m, dims):
     unitcell = PhonopyAtoms(cell=atoms.cell[:], scaled_positions=atoms.get_scaled_positions(), symbols=atoms.get_chemical_symbols())
-    phonon = Phonopy(unitcell, supercell_matrix=np.diag(dims), primitive_matrix=None)
+    phonon = Phonopy(unitcell, supercell_matrix=np.diag(dims), primitive_matrix=np.eye(3))
     phonon.generate_displacements(distance=0.01, is_plusminus=True)
     calc = pf.Calculator(m)
     forces = []
@@ -45,7 +46,8 @@ def phonopy_fd(atoms, m, dims):
     return phonon
 
 
-CASES = [("masked", 2), ("paper", 2), ("phonopy-fd", 2), ("masked", 64), ("paper", 64), ("phonopy-fd", 64)]
+METHODS = ("masked", "masked-nosym", "paper", "phonopy-fd")
+CASES = [(m, n) for n in (2, 64) for m in METHODS]
 
 
 @pytest.mark.parametrize("method,n_atoms", CASES, ids=[f"{m}-Si{n}" for m, n in CASES])
@@ -55,7 +57,8 @@ def test_force_constants(benchmark, method, n_atoms):
         dims = (5, 5, 5) if n_atoms == 2 else (2, 2, 2)
         run = lambda: phonopy_fd(atoms, m, dims)  # noqa: E731
     else:
-        run = lambda: pf.forceconstants.crystal_force_constants(atoms, m, method)  # noqa: E731
+        construction, _, nosym = method.partition("-")
+        run = lambda: pf.forceconstants.crystal_force_constants(atoms, m, construction, use_symmetry=not nosym)  # noqa: E731
     t0 = time.perf_counter()
     benchmark.pedantic(run, rounds=1, iterations=1)
     RESULTS[(method, n_atoms)] = time.perf_counter() - t0
@@ -65,7 +68,7 @@ def teardown_module(module):
     lines = ["", "force constants (s, one round incl. compilation) and ratios to masked 2L:"]
     for n in (2, 64):
         base = RESULTS.get(("masked", n))
-        for method in ("masked", "paper", "phonopy-fd"):
+        for method in METHODS:
             t = RESULTS.get((method, n))
             if t is not None and base:
                 lines.append(f"  Si{n:<3d} {method:<11s} {t:8.2f} s   ×{t / base:6.2f}")

@@ -184,7 +184,8 @@ def fused_kernel_bandwidth(w: Workload) -> tuple[float, float]:
 
 # ---- the table -----------------------------------------------------------------------------------
 
-def compare(atoms=(64, 216), channels=(32, 64), dtype="float64", repeats=5, max_block=None) -> list[str]:
+def compare(atoms=(64, 216), channels=(32, 64), dtype="float64", repeats=5, max_block=None,
+            tasks=TASKS) -> list[str]:
     gpu = jax.default_backend() == "gpu"
     dt = jnp.dtype(dtype)
     lines = [f"device: {jax.devices()[0].device_kind} ({jax.default_backend()}), jax {jax.__version__}, "
@@ -194,7 +195,7 @@ def compare(atoms=(64, 216), channels=(32, 64), dtype="float64", repeats=5, max_
     for n in atoms:
         for c in channels:
             w = Workload(n, c, dt, max_block=max_block or (108 if gpu else 64))
-            for task in TASKS:
+            for task in tasks:
                 t_ref = median_time(w.task(w.energy("e3nn"), task), repeats)
                 t_fused = median_time(w.task(w.energy("fused"), task), repeats)
                 line = f"Si{n:<4d} {c:3d} {task:>8s} {1e3 * t_ref:10.2f} {1e3 * t_fused:10.2f} {t_ref / t_fused:10.2f}"
@@ -249,5 +250,6 @@ if __name__ == "__main__":
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--max-block", type=int, default=None,
                         help="most tangents per Hessian block (default 64 on CPU, 108 on GPU)")
+    parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=TASKS)
     args = parser.parse_args()
-    print("\n".join(compare(args.atoms, args.channels, args.dtype, args.repeats, args.max_block)))
+    print("\n".join(compare(args.atoms, args.channels, args.dtype, args.repeats, args.max_block, args.tasks)))

@@ -11,6 +11,7 @@
 #include "tp_conv.h"
 
 #include <algorithm>
+#include <type_traits>
 #include <vector>
 
 namespace phonax {
@@ -50,6 +51,78 @@ const T* blocks_for_tile(const PathTable<T>& t, const PathInfo& p, const Dense<T
   return scratch.data();
 }
 
+// Per-path inner loops over the channels with the irrep dimensions D1 (x) and D3 (output) known
+// at compile time (1, 3, 5 or 7), so that the small loops unroll and stay in registers.
+// m is the contracted block M[i * D3 + k].
+struct Blocks {
+  // o[u, k] += w[u] sum_i x[u, i] M[i, k]
+  template <typename T, int D1, int D3>
+  static void forward(const T* m, const T* x, const T* w, T* o, int mul) {
+    for (int u = 0; u < mul; ++u, x += D1, o += D3) {
+      T acc[D3] = {};
+      for (int i = 0; i < D1; ++i)
+        for (int k = 0; k < D3; ++k) acc[k] += x[i] * m[i * D3 + k];
+      for (int k = 0; k < D3; ++k) o[k] += w[u] * acc[k];
+    }
+  }
+  // o[u, i] += w[u] sum_k M[i, k] z[u, k]
+  template <typename T, int D1, int D3>
+  static void backward_x(const T* m, const T* z, const T* w, T* o, int mul) {
+    for (int u = 0; u < mul; ++u, z += D3, o += D1)
+      for (int i = 0; i < D1; ++i) {
+        T acc = 0;
+        for (int k = 0; k < D3; ++k) acc += m[i * D3 + k] * z[k];
+        o[i] += w[u] * acc;
+      }
+  }
+  // o[u] = sum_{i,k} x[u, i] M[i, k] z[u, k]
+  template <typename T, int D1, int D3>
+  static void weight(const T* m, const T* x, const T* z, T* o, int mul) {
+    for (int u = 0; u < mul; ++u, x += D1, z += D3) {
+      T acc = 0;
+      for (int i = 0; i < D1; ++i) {
+        T mz = 0;
+        for (int k = 0; k < D3; ++k) mz += m[i * D3 + k] * z[k];
+        acc += x[i] * mz;
+      }
+      o[u] = acc;
+    }
+  }
+  // gram[i, k] = sum_u w[u] x[u, i] z[u, k]
+  template <typename T, int D1, int D3>
+  static void gram(const T* x, const T* z, const T* w, T* g, int mul) {
+    T acc[D1 * D3] = {};
+    for (int u = 0; u < mul; ++u, x += D1, z += D3)
+      for (int i = 0; i < D1; ++i) {
+        const T wx = w[u] * x[i];
+        for (int k = 0; k < D3; ++k) acc[i * D3 + k] += wx * z[k];
+      }
+    for (int n = 0; n < D1 * D3; ++n) g[n] = acc[n];
+  }
+};
+
+template <int N>
+using Dim = std::integral_constant<int, N>;
+
+// Calls f(Dim<d1>, Dim<d3>) for irrep dimensions d1, d3 in {1, 3, 5, 7}.
+template <typename F>
+void with_dims(int d1, int d3, F&& f) {
+  auto second = [&](auto D1) {
+    switch (d3) {
+      case 1: f(D1, Dim<1>{}); break;
+      case 3: f(D1, Dim<3>{}); break;
+      case 5: f(D1, Dim<5>{}); break;
+      default: f(D1, Dim<7>{}); break;
+    }
+  };
+  switch (d1) {
+    case 1: second(Dim<1>{}); break;
+    case 3: second(Dim<3>{}); break;
+    case 5: second(Dim<5>{}); break;
+    default: second(Dim<7>{}); break;
+  }
+}
+
 template <typename T>
 T* out_row(const Output<T>& out, int64_t b, int64_t r) {
   return out.data + (b * out.rows + r) * out.width;
@@ -86,27 +159,12 @@ void scatter_row(Slot slot, const PathTable<T>& t, const Graph& g, const Operand
           const T* w = in.w.row(in.w.batched() ? b : 0, e) + p.w_off;
           const T* a = src.row(src.batched() ? b : 0, s);
           T* o = out_row(out, b, row);
-          if (fwd) {
-            a += p.x_off;
-            o += p.o_off;
-            for (int32_t u = 0; u < p.mul; ++u, a += p.d1, o += p.d3) {
-              for (int32_t k = 0; k < p.d3; ++k) {
-                T acc = 0;
-                for (int32_t i = 0; i < p.d1; ++i) acc += a[i] * m[i * p.d3 + k];
-                o[k] += w[u] * acc;
-              }
-            }
-          } else {
-            a += p.o_off;
-            o += p.x_off;
-            for (int32_t u = 0; u < p.mul; ++u, a += p.d3, o += p.d1) {
-              for (int32_t i = 0; i < p.d1; ++i) {
-                T acc = 0;
-                for (int32_t k = 0; k < p.d3; ++k) acc += m[i * p.d3 + k] * a[k];
-                o[i] += w[u] * acc;
-              }
-            }
-          }
+          with_dims(p.d1, p.d3, [&](auto D1, auto D3) {
+            if (fwd)
+              Blocks::forward<T, D1, D3>(m, a + p.x_off, w, o + p.o_off, p.mul);
+            else
+              Blocks::backward_x<T, D1, D3>(m, a + p.o_off, w, o + p.x_off, p.mul);
+          });
         }
       }
     }
@@ -135,21 +193,15 @@ void edge_row(Slot slot, const PathTable<T>& t, const Graph& g, const Operands<T
         T* o = out_row(out, b, e);
         if (slot == Slot::w) {
           const T* m = blocks + (in.y.batched() ? (b - b0) * size : 0);
-          for (int32_t u = 0; u < p.mul; ++u, x += p.d1, z += p.d3) {
-            T acc = 0;
-            for (int32_t i = 0; i < p.d1; ++i) {
-              T xm = 0;
-              for (int32_t k = 0; k < p.d3; ++k) xm += m[i * p.d3 + k] * z[k];
-              acc += x[i] * xm;
-            }
-            o[p.w_off + u] = acc;
-          }
+          with_dims(p.d1, p.d3, [&](auto D1, auto D3) {
+            Blocks::weight<T, D1, D3>(m, x, z, o + p.w_off, p.mul);
+          });
         } else {
           const T* w = in.w.row(in.w.batched() ? b : 0, e) + p.w_off;
-          T gram[7 * 7] = {};
-          for (int32_t u = 0; u < p.mul; ++u, x += p.d1, z += p.d3)
-            for (int32_t i = 0; i < p.d1; ++i)
-              for (int32_t k = 0; k < p.d3; ++k) gram[i * p.d3 + k] += w[u] * x[i] * z[k];
+          T gram[kMaxDim * kMaxDim];
+          with_dims(p.d1, p.d3, [&](auto D1, auto D3) {
+            Blocks::gram<T, D1, D3>(x, z, w, gram, p.mul);
+          });
           for (int32_t n = p.cg_off; n < p.cg_off + p.cg_len; ++n) {
             const int32_t* ijk = t.cg_ijk + 3 * n;
             o[p.y_off + ijk[1]] += t.cg_val[n] * gram[ijk[0] * p.d3 + ijk[2]];

@@ -18,7 +18,7 @@ from structures import quaternary, random_nequip, silicon
 
 def phonopy_finite_displacements(atoms, model, dims):
     unitcell = PhonopyAtoms(cell=atoms.cell[:], scaled_positions=atoms.get_scaled_positions(), symbols=atoms.get_chemical_symbols())
-    phonon = Phonopy(unitcell, supercell_matrix=np.diag(dims), primitive_matrix=None)
+    phonon = Phonopy(unitcell, supercell_matrix=np.diag(dims), primitive_matrix=np.eye(3))
     phonon.generate_displacements(distance=0.002, is_plusminus=True)
     calc = pf.Calculator(model)
     forces = []

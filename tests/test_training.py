@@ -17,23 +17,28 @@ from phonax_fast.calculator import energy_forces_virial
 from phonax_fast.graphs import periodic_graph
 from phonax_fast.training.batching import Batcher
 from phonax_fast.training.data import Sample, read_extxyz
-from phonax_fast.training.losses import bloch_projector, loss_terms, predict, spectrum_loss
-from phonax_fast.training.trainer import OptimConfig, train
+from phonax_fast.training.losses import bloch_projector, loss_terms, spectrum_loss
+from phonax_fast.training.trainer import OptimConfig, predict_jit, train
 
 CUTOFF = 3.0
 SPECIES = ("Si", "C")
 
 
-def tiny_model(seed):
-    return pf.models.NequIP.init(SPECIES, cutoff=CUTOFF, num_layers=1, lmax=1, channels=4, radial_hidden=(8,),
-                                 avg_num_neighbors=4.0, seed=seed)
+def tiny_model(seed, kind="NequIP"):
+    hyper = dict(cutoff=CUTOFF, num_layers=1, lmax=1, channels=4, radial_hidden=(8,), avg_num_neighbors=4.0, seed=seed)
+    if kind == "MACE":
+        hyper.update(correlation=2)
+    return pf.models.MODEL_CLASSES[kind].init(SPECIES, **hyper)
+
+
+@jax.jit
+def _hessian(model, graph):
+    return jax.hessian(lambda x: model.energy(graph._replace(positions=x)))(graph.positions)
 
 
 def exact_hessian(model, atoms):
     """(n, 3, n, 3) by jax.hessian of the energy of the periodic graph (independent of the batched code)."""
-    graph = jax.tree_util.tree_map(jnp.asarray, periodic_graph(atoms, model.cutoff, model.species))
-    h = jax.hessian(lambda x: model.energy(graph._replace(positions=x)))(graph.positions)
-    return np.asarray(h)
+    return np.asarray(_hessian(model, jax.tree_util.tree_map(jnp.asarray, periodic_graph(atoms, model.cutoff, model.species))))
 
 
 def labelled(model, atoms, hessian=False) -> Sample:
@@ -88,7 +93,7 @@ def test_batches_match_single_structure_predictions(teacher, samples):
     assert len(shapes) == 1, "all batches must share one padded shape (one compilation)"
     seen = []
     for batch in batcher.epoch(0):
-        pred = predict(teacher, teacher.params, batch)
+        pred = predict_jit(teacher, teacher.params, batch)
         terms = loss_terms(pred, batch)
         for name in ("energy", "forces", "stress", "hessian"):  # the teacher reproduces its own labels
             assert float(terms[name]) < 1e-18, name
@@ -110,44 +115,50 @@ def test_hessian_projection_loss_estimates_full_loss(teacher, samples):
     student = tiny_model(seed=0)
     full = Batcher(samples[:2], SPECIES, CUTOFF, batch_size=2, hessian_projections=0)
     batch = next(full.epoch(0))
-    exact = float(loss_terms(predict(student, student.params, batch), batch)["hessian"])
+    exact = float(loss_terms(predict_jit(student, student.params, batch), batch)["hessian"])
     # independent value: mean squared row norm of the Hessian difference
     diffs = [exact_hessian(student, s.atoms) - s.hessian for s in samples[:2]]
     reference = sum(float((d.reshape(len(d) * 3, -1) ** 2).sum()) for d in diffs) / sum(3 * len(d) for d in diffs)
     assert exact == pytest.approx(reference, rel=1e-10)
-    projected = Batcher(samples[:2], SPECIES, CUTOFF, batch_size=2, hessian_projections=64, seed=0)
-    estimates = [float(loss_terms(predict(student, student.params, b), b)["hessian"]) for b in projected.epoch(0)]
-    assert estimates[0] == pytest.approx(reference, rel=0.35)
+    projected = Batcher(samples[:2], SPECIES, CUTOFF, batch_size=2, hessian_projections=8, seed=0)
+    estimates = [float(loss_terms(predict_jit(student, student.params, b), b)["hessian"]) for e in range(8) for b in projected.epoch(e)]
+    assert np.mean(estimates) == pytest.approx(reference, rel=0.3)
 
 
 def test_spectrum_loss_matches_supercell_dynamical_matrix(teacher):
     atoms = bulk("Si", "diamond", a=5.43)
-    supercell = atoms.repeat((2, 2, 2))
-    index = np.tile(np.arange(2), 8)
-    q_reduced = np.array([0.5, 0.0, 0.0])  # commensurate with the 2×2×2 supercell
-    q = q_reduced @ atoms.cell.reciprocal()
-    h = exact_hessian(teacher, supercell).reshape(48, 48)
-    # reference D(q): rows of primitive atoms, columns summed over images with phases
+    supercell = atoms.repeat((2, 1, 1))
+    index = np.tile(np.arange(2), 2)
+    q = np.array([0.5, 0.0, 0.0]) @ atoms.cell.reciprocal()  # commensurate with the 2×1×1 supercell
+    h = exact_hessian(teacher, supercell).reshape(12, 12)
+    # reference D(q): rows of primitive atoms, columns summed over the supercell with phases
     pos, masses = supercell.get_positions(), supercell.get_masses()
     d = np.zeros((6, 6), dtype=complex)
     for i in range(2):
-        for b in range(16):
+        for b in range(4):
             j = index[b]
             phase = np.exp(2j * np.pi * q @ (pos[b] - pos[i])) / np.sqrt(masses[i] * masses[j])
             d[3 * i : 3 * i + 3, 3 * j : 3 * j + 3] += h[3 * i : 3 * i + 3, 3 * b : 3 * b + 3] * phase
     target = np.linalg.eigvalsh(0.5 * (d + d.conj().T))
     graph = jax.tree_util.tree_map(jnp.asarray, periodic_graph(supercell, CUTOFF, SPECIES))
-    bloch = bloch_projector(supercell, index, q)
-    assert float(spectrum_loss(teacher, teacher.params, graph, bloch, jnp.asarray(target))) < 1e-20
-    # Γ has a triply degenerate optical mode: gradients must stay finite
-    gamma = bloch_projector(supercell, index, np.zeros(3))
-    grads = jax.grad(lambda p: spectrum_loss(teacher, p, graph, gamma, jnp.asarray(target)))(teacher.params)
+    loss = jax.jit(spectrum_loss)
+    assert float(loss(teacher, teacher.params, graph, bloch_projector(supercell, index, q), jnp.asarray(target))) < 1e-20
+
+
+@pytest.mark.slow
+def test_spectrum_loss_gradient_is_finite_at_degenerate_modes(teacher):
+    atoms = bulk("Si", "diamond", a=5.43)  # at Γ the three optical modes of Si are degenerate
+    graph = jax.tree_util.tree_map(jnp.asarray, periodic_graph(atoms, CUTOFF, SPECIES))
+    gamma = bloch_projector(atoms, np.arange(2), np.zeros(3))
+    grads = jax.jit(jax.grad(spectrum_loss, argnums=1))(teacher, teacher.params, graph, gamma, jnp.zeros(6))
     assert all(np.isfinite(np.asarray(g)).all() for g in jax.tree_util.tree_leaves(grads))
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["NequIP", "MACE"])
 @pytest.mark.parametrize("with_hessian", [False, True])
-def test_overfits_tiny_dataset(samples, with_hessian):
-    student = tiny_model(seed=0)
+def test_overfits_tiny_dataset(samples, kind, with_hessian):
+    student = tiny_model(seed=0, kind=kind)
     weights = {"energy": 1.0, "forces": 10.0, "stress": 10.0, "hessian": 0.1 if with_hessian else 0.0}
     data = Batcher(samples, SPECIES, CUTOFF, batch_size=3, hessian_projections=4, seed=0)
     optim = OptimConfig(learning_rate=0.02, schedule="cosine", warmup_steps=10, ema_decay=None, clip_norm=None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .base import MODEL_CLASSES, EnergyModel, load_file
+from .mace import MACE, MACEConfig
 from .nequip import NequIP, NequIPConfig
 
 BUNDLED = {"default": Path(__file__).parent / "data" / "default.npz"}
@@ -17,4 +18,4 @@ def load(path_or_name) -> EnergyModel:
     return load_file(path_or_name)
 
 
-__all__ = ["MODEL_CLASSES", "BUNDLED", "EnergyModel", "NequIP", "NequIPConfig", "load"]
+__all__ = ["MODEL_CLASSES", "BUNDLED", "EnergyModel", "MACE", "MACEConfig", "NequIP", "NequIPConfig", "load"]

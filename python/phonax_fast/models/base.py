@@ -10,14 +10,13 @@ Arrays are stored in float64.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..fileio import atomic_write
 from ..graphs.graph import Graph
 
 MODEL_CLASSES: dict[str, type] = {}
@@ -100,19 +99,6 @@ def load_file(path) -> EnergyModel:
     if cls is None:
         raise ValueError(f"{path}: unknown model class {header['model']!r}; known: {sorted(MODEL_CLASSES)}")
     return cls(config=cls.config_from_dict(header["config"]), params=_unflatten(arrays))
-
-
-def atomic_write(path: Path, write) -> None:
-    """Call ``write(file_object)`` on a temporary file beside ``path``, then rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
 
 
 def _flatten(tree, prefix="") -> dict:

@@ -2,29 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
-from phonopy.file_IO import write_force_constants_to_file
+from phonopy.file_IO import get_FORCE_CONSTANTS_lines
 
-from ..models.base import atomic_write
+from ..fileio import atomic_write, atomic_write_named
 from .bands import BandStructure
-
-
-def _via_temporary(path: Path, write_to) -> None:
-    """Let a writer that only takes a file name write ``path`` atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write_to(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def write_band_yaml(phonon, bands: BandStructure, path) -> None:
@@ -32,7 +16,7 @@ def write_band_yaml(phonon, bands: BandStructure, path) -> None:
     labels = [lab for pair in bands.path.labels for lab in pair]
     connections = [False] * len(bands.path.segments)
     phonon.run_band_structure(bands.path.segments, path_connections=connections, labels=labels)
-    _via_temporary(Path(path), lambda tmp: phonon.write_yaml_band_structure(filename=tmp))
+    atomic_write_named(path, lambda tmp: phonon.write_yaml_band_structure(filename=tmp))
 
 
 def write_total_dos(frequencies, dos, path, sigma=None) -> None:
@@ -44,10 +28,10 @@ def write_total_dos(frequencies, dos, path, sigma=None) -> None:
 
 def write_phonopy_params(phonon, path) -> None:
     """phonopy_params.yaml with structure and force constants (``phonopy.load`` reads it back)."""
-    _via_temporary(Path(path), lambda tmp: phonon.save(filename=tmp, settings={"force_constants": True}))
+    atomic_write_named(path, lambda tmp: phonon.save(filename=tmp, settings={"force_constants": True}))
 
 
 def write_force_constants(phonon, path) -> None:
     """FORCE_CONSTANTS (compact, phonopy's text format) for the phonopy supercell."""
-    p2s = phonon.primitive.p2s_map
-    _via_temporary(Path(path), lambda tmp: write_force_constants_to_file(phonon.force_constants, tmp, p2s_map=p2s))
+    lines = get_FORCE_CONSTANTS_lines(phonon.force_constants, p2s_map=phonon.primitive.p2s_map)
+    atomic_write(Path(path), lambda fh: fh.write(("\n".join(lines) + "\n").encode()))

@@ -64,7 +64,7 @@ def to_phonopy(fcs: ForceConstants, supercell_dims=None, tolerance: float = 1e-1
     """
     dims = supercell_dimensions(fcs, tolerance) if supercell_dims is None else np.asarray(supercell_dims, dtype=int)
     unitcell = PhonopyAtoms(cell=fcs.cell, scaled_positions=fcs.scaled_positions, numbers=fcs.numbers, masses=fcs.masses)
-    phonon = Phonopy(unitcell, supercell_matrix=np.diag(dims), primitive_matrix=None, is_symmetry=symmetry)
+    phonon = Phonopy(unitcell, supercell_matrix=np.diag(dims), primitive_matrix=np.eye(3), is_symmetry=symmetry)
     sc = phonon.supercell
     n = fcs.n_atoms
     unit_coords = sc.scaled_positions * dims  # in units of the unit cell

@@ -9,7 +9,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from ..models.base import atomic_write  # noqa: E402
+from ..fileio import atomic_write  # noqa: E402
 from .bands import BandStructure  # noqa: E402
 
 

@@ -91,6 +91,8 @@ def total_loss(model, params, batch: Batch, weights: dict) -> tuple[jnp.ndarray,
     unknown = set(weights) - set(LOSS_TERMS)
     if unknown:
         raise ValueError(f"unknown loss terms {sorted(unknown)}; use {LOSS_TERMS}")
+    if "hessian" not in weights:  # skip the Hessian-vector products (shapes are static, so this is free)
+        batch = batch._replace(tangents=batch.tangents[:0], hvp_targets=batch.hvp_targets[:0], tangent_weights=batch.tangent_weights[:0])
     terms = loss_terms(predict(model, params, batch), batch)
     return sum(w * terms[t] for t, w in weights.items()), terms
 

@@ -134,10 +134,6 @@ def finetune_spectrum(model, atoms: Atoms, target, optimizer: optax.GradientTran
     target_cm1 = eigenvalues_to_cm1(target)
 
     @jax.jit
-    def spectrum(params):
-        return molecular_spectrum(model, params, graph, projector)
-
-    @jax.jit
     def step_fn(params, opt_state):
         def loss_fn(p):
             lam = molecular_spectrum(model, p, graph, projector)
@@ -160,11 +156,10 @@ def finetune_spectrum(model, atoms: Atoms, target, optimizer: optax.GradientTran
         if log:
             log(rec)
 
-    for step in range(steps):
-        new_params, opt_state, loss, lam = step_fn(params, opt_state)
-        if step % log_every == 0:
+    for step in range(steps + 1):  # the last call only evaluates the final weights (one compilation)
+        new_params, new_state, loss, lam = step_fn(params, opt_state)
+        if step % log_every == 0 or step == steps:
             record(step, loss, lam)
-        params = new_params
-    lam = spectrum(params)
-    record(steps, jnp.mean((lam - target_j) ** 2), lam)
+        if step < steps:
+            params, opt_state = new_params, new_state
     return model.with_params(params), history

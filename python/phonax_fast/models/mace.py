@@ -1,0 +1,180 @@
+"""MACE (Batatia et al., NeurIPS 2022) as a pure JAX function on e3nn-jax.
+
+Per layer: a linear map of the node features, the atomic basis A (a convolution: tensor product
+of neighbour features with edge spherical harmonics, weighted per path and channel by a radial
+MLP, summed over neighbours), then the higher-order product basis of correlation order ν ≤
+``correlation``: B_1 = A, B_ν = B_{ν-1} ⊗ A taken channel by channel (each channel's irreps
+multiplied only with the same channel's), filtered to the hidden irreps. The message is
+Σ_ν W_ν^{(z)} B_ν with species-dependent linear maps W (MACE's symmetric contraction written as
+iterated products), plus a species-dependent self-connection of the layer's input. Every layer
+contributes a linear read-out of its scalars; atomic energies are ``scale · Σ_t out_t + shift[species]``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, replace
+
+import e3nn_jax as e3nn
+import jax
+import jax.numpy as jnp
+
+from ..graphs.graph import Graph, edge_vectors
+from ..ops.convolution import tp_convolution, tp_output_irreps
+from .base import EnergyModel, register_model
+from .layers import init_linear, init_mlp, linear, mlp, radial_basis, safe_norm
+from .nequip import _init_self_connection, _self_connection
+
+
+@dataclass(frozen=True)
+class MACEConfig:
+    """Hyper-parameters of a MACE model (lengths in Å, energies in eV).
+
+    ``lmax``: highest degree of the edge spherical harmonics and of the hidden features;
+    ``correlation``: body order of the product basis minus one (1–3).
+    """
+
+    species: tuple[str, ...]
+    cutoff: float = 5.0
+    num_layers: int = 2
+    lmax: int = 2
+    channels: int = 16
+    correlation: int = 3
+    num_basis: int = 8
+    radial_hidden: tuple[int, ...] = (64,)
+    cutoff_power: int = 6
+    avg_num_neighbors: float = 12.0
+    backend: str = "e3nn"
+
+    def __post_init__(self):
+        if not 1 <= self.correlation <= 3:
+            raise ValueError(f"correlation must be 1, 2 or 3, got {self.correlation}")
+        if self.num_layers < 1 or self.lmax < 0 or self.channels < 1:
+            raise ValueError("num_layers and channels must be ≥ 1 and lmax ≥ 0")
+
+    @property
+    def sh_irreps(self) -> e3nn.Irreps:
+        return e3nn.Irreps.spherical_harmonics(self.lmax)
+
+    @property
+    def hidden_irreps(self) -> e3nn.Irreps:
+        """channels × (0e + 1o + 2e + …): natural-parity irreps up to lmax."""
+        return e3nn.Irreps([(self.channels, (l, (-1) ** l)) for l in range(self.lmax + 1)])
+
+    @property
+    def channel_irreps(self) -> e3nn.Irreps:
+        """The irreps of one channel: 0e + 1o + 2e + … up to lmax."""
+        return e3nn.Irreps([(1, (l, (-1) ** l)) for l in range(self.lmax + 1)])
+
+
+def _product_irreps(config: MACEConfig) -> list[e3nn.Irreps]:
+    """Irreps of one channel of B_ν for ν = 1 … correlation (after filtering to the hidden irreps)."""
+    one = e3nn.zeros(config.channel_irreps, ())
+    keep = list(config.channel_irreps)
+    out, b = [config.channel_irreps], one
+    for _ in range(config.correlation - 1):
+        b = e3nn.tensor_product(b, one, filter_ir_out=[ir for _, ir in keep])
+        out.append(b.irreps)
+    return out
+
+
+def _input_irreps(config: MACEConfig, layer: int) -> e3nn.Irreps:
+    return e3nn.Irreps(f"{config.channels}x0e") if layer == 0 else config.hidden_irreps
+
+
+def init_params(config: MACEConfig, key) -> dict:
+    """Random parameters (standard normal weights, unit scale, zero shifts)."""
+    n_species = len(config.species)
+    keys = iter(jax.random.split(key, (5 + config.correlation) * config.num_layers + 2))
+    hidden = config.hidden_irreps
+    layers = []
+    for t in range(config.num_layers):
+        irreps_in = _input_irreps(config, t)
+        message = tp_output_irreps(irreps_in, config.sh_irreps, list(hidden.regroup()))
+        layers.append(
+            {
+                "linear_in": init_linear(next(keys), irreps_in, irreps_in),
+                "radial": init_mlp(next(keys), [config.num_basis, *config.radial_hidden, message.num_irreps]),
+                "linear_a": init_linear(next(keys), message, hidden),
+                "products": [
+                    _init_self_connection(next(keys), e3nn.Irreps([(config.channels * m, ir) for m, ir in irreps]), hidden, n_species)
+                    for irreps in _product_irreps(config)
+                ],
+                "self": _init_self_connection(next(keys), irreps_in, hidden, n_species),
+                "readout": init_linear(next(keys), hidden, "0e"),
+            }
+        )
+    return {
+        "embedding": jax.random.normal(next(keys), (n_species, config.channels)),
+        "layers": layers,
+        "scale": jnp.ones(()),
+        "shift": jnp.zeros((n_species,)),
+    }
+
+
+def _channelwise_products(config: MACEConfig, a: e3nn.IrrepsArray) -> list[e3nn.IrrepsArray]:
+    """[B_1, …, B_correlation] of the atomic basis ``a`` (N, hidden irreps), each (N, channels·irreps)."""
+    per_channel = a.mul_to_axis(config.channels)  # (N, channels, channel_irreps)
+    keep = [ir for _, ir in config.channel_irreps]
+    products, b = [per_channel], per_channel
+    for _ in range(config.correlation - 1):
+        b = e3nn.tensor_product(b, per_channel, filter_ir_out=keep)
+        products.append(b)
+    return [p.axis_to_mul() for p in products]
+
+
+def node_energies(config: MACEConfig, params: dict, graph: Graph) -> jnp.ndarray:
+    """(n_nodes,) atomic energies in eV."""
+    n_nodes = graph.positions.shape[0]
+    vectors = edge_vectors(graph)
+    sh = e3nn.spherical_harmonics(config.sh_irreps, vectors, normalize=True, normalization="component")
+    basis = radial_basis(safe_norm(vectors), config.cutoff, config.num_basis, config.cutoff_power)
+    onehot = jax.nn.one_hot(graph.species, len(config.species), dtype=graph.positions.dtype)
+    x = e3nn.IrrepsArray(f"{config.channels}x0e", params["embedding"][graph.species].astype(graph.positions.dtype))
+    hidden = config.hidden_irreps
+    out = jnp.zeros(n_nodes, graph.positions.dtype)
+    for layer in params["layers"]:
+        h = linear(layer["linear_in"], x, x.irreps)
+        weights = mlp(layer["radial"], basis)
+        a = tp_convolution(h, sh, weights, graph.senders, graph.receivers, n_nodes, list(hidden.regroup()), config.backend)
+        a = linear(layer["linear_a"], a / math.sqrt(config.avg_num_neighbors), hidden)
+        message = _self_connection(layer["self"], x, onehot, hidden)
+        for w, b in zip(layer["products"], _channelwise_products(config, a)):
+            message = message + _self_connection(w, b, onehot, hidden)
+        x = message
+        out = out + linear(layer["readout"], x, "0e").array[:, 0]
+    return params["scale"] * out + params["shift"][graph.species]
+
+
+@register_model("MACE")
+@dataclass(frozen=True)
+class MACE(EnergyModel):
+    """A MACE energy model: hyper-parameters (``config``) and weights (``params``)."""
+
+    config: MACEConfig
+    params: dict
+
+    @classmethod
+    def init(cls, species, *, seed: int = 0, **hyper) -> "MACE":
+        """Random weights. ``species``: element symbols; other keywords: :class:`MACEConfig` fields."""
+        if "radial_hidden" in hyper:
+            hyper["radial_hidden"] = tuple(hyper["radial_hidden"])
+        config = MACEConfig(species=tuple(species), **hyper)
+        return cls(config=config, params=init_params(config, jax.random.PRNGKey(seed)))
+
+    def apply(self, params: dict, graph: Graph) -> jnp.ndarray:
+        return node_energies(self.config, params, graph)
+
+    def with_backend(self, backend: str) -> "MACE":
+        """The same model and weights evaluated by another convolution backend ("e3nn" or "fused")."""
+        return replace(self, config=replace(self.config, backend=backend))
+
+    @staticmethod
+    def config_from_dict(d: dict) -> MACEConfig:
+        d = dict(d)
+        d["species"] = tuple(d["species"])
+        d["radial_hidden"] = tuple(d["radial_hidden"])
+        return MACEConfig(**d)
+
+    def config_dict(self) -> dict:
+        return asdict(self.config)
