@@ -12,10 +12,9 @@ import numpy as np
 import pytest
 from ase import Atoms
 from ase.build import bulk
-from phonopy import Phonopy
-from phonopy.structure.atoms import PhonopyAtoms
 
 import phonax_fast as pf
+from phonax_fast.phonons.finite_displacements import phonopy_finite_displacements
 
 RESULTS: dict = {}
 
@@ -31,21 +30,6 @@ def si_cell(n_atoms: int) -> Atoms:
     return bulk("Si", "diamond", a=5.43, cubic=True).repeat((2, 2, 2))  # 64 atoms
 
 
-def phonopy_fd(atoms, m, dims):
-    unitcell = PhonopyAtoms(cell=atoms.cell[:], scaled_positions=atoms.get_scaled_positions(), symbols=atoms.get_chemical_symbols())
-    phonon = Phonopy(unitcell, supercell_matrix=np.diag(dims), primitive_matrix=np.eye(3))
-    phonon.generate_displacements(distance=0.01, is_plusminus=True)
-    calc = pf.Calculator(m)
-    forces = []
-    for sc in phonon.supercells_with_displacements:
-        a = Atoms(sc.symbols, cell=sc.cell, scaled_positions=sc.scaled_positions, pbc=True)
-        a.calc = calc
-        forces.append(a.get_forces())
-    phonon.forces = np.array(forces)
-    phonon.produce_force_constants()
-    return phonon
-
-
 METHODS = ("masked", "masked-nosym", "paper", "phonopy-fd")
 CASES = [(m, n) for n in (2, 64) for m in METHODS]
 
@@ -55,7 +39,7 @@ def test_force_constants(benchmark, method, n_atoms):
     atoms, m = si_cell(n_atoms), model()
     if method == "phonopy-fd":
         dims = (5, 5, 5) if n_atoms == 2 else (2, 2, 2)
-        run = lambda: phonopy_fd(atoms, m, dims)  # noqa: E731
+        run = lambda: phonopy_finite_displacements(atoms, pf.Calculator(m), dims)  # noqa: E731
     else:
         construction, _, nosym = method.partition("-")
         run = lambda: pf.forceconstants.crystal_force_constants(atoms, m, construction, use_symmetry=not nosym)  # noqa: E731

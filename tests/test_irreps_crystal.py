@@ -2,11 +2,9 @@
 
 import numpy as np
 import pytest
-from ase import Atoms
-from phonopy import Phonopy
-from phonopy.structure.atoms import PhonopyAtoms
 
 import phonax_fast as pf
+from phonax_fast.phonons.finite_displacements import phonopy_finite_displacements
 from phonax_fast.vibrations.crystal_irreps import crystal_irreps
 from structures import random_nequip, silicon
 
@@ -14,19 +12,8 @@ from structures import random_nequip, silicon
 @pytest.fixture(scope="module")
 def si_phonopy():
     """Diamond Si with force constants from phonopy's finite displacements of a random NequIP (ASE calculator)."""
-    si = silicon()
-    unit = PhonopyAtoms(symbols=si.get_chemical_symbols(), cell=si.cell[:], scaled_positions=si.get_scaled_positions())
-    phonon = Phonopy(unit, supercell_matrix=2 * np.eye(3, dtype=int), primitive_matrix="auto")
-    phonon.generate_displacements(distance=0.01)
     calc = pf.Calculator(random_nequip(["Si"], cutoff=3.0, num_layers=1, lmax=1, channels=4))
-    forces = []
-    for sc in phonon.supercells_with_displacements:
-        atoms = Atoms(sc.symbols, cell=sc.cell, scaled_positions=sc.scaled_positions, pbc=True)
-        atoms.calc = calc
-        forces.append(atoms.get_forces())
-    phonon.forces = np.array(forces)
-    phonon.produce_force_constants()
-    return phonon
+    return phonopy_finite_displacements(silicon(), calc, (2, 2, 2), plusminus=False)
 
 
 def test_silicon_gamma(si_phonopy):
@@ -52,3 +39,12 @@ def test_silicon_x_point(si_phonopy):
 def test_bad_q(si_phonopy):
     with pytest.raises(ValueError, match="three finite"):
         crystal_irreps(si_phonopy, q=(0.0, np.nan, 0.0))
+
+
+def test_phonons_irreps_at_gamma_from_exact_force_constants():
+    """``Phonons.irreps`` folds our force constants onto a commensurate supercell with symmetry."""
+    ph = pf.Phonons(silicon(), random_nequip(["Si"], cutoff=3.0, num_layers=1, lmax=1, channels=4))
+    result = ph.irreps()
+    optical = ~result.acoustic
+    assert {result.labels[i] for i in np.where(optical)[0]} == {"T2g"}
+    assert all(result.raman_active[optical]) and not any(result.ir_active[optical])
