@@ -10,16 +10,20 @@ fused kernel is built (``phonax_fast.build_info()``); they are skipped otherwise
 """
 
 import numpy as np
+import phonax_fast as pf
 import pytest
 from ase.build import bulk
-
-import phonax_fast as pf
 from phonax_fast.training.batching import Batcher
 from phonax_fast.training.data import Sample
-from phonax_fast.training.trainer import OptimConfig, init_state, make_optimizer, train_step
+from phonax_fast.training.trainer import (
+    OptimConfig,
+    init_state,
+    make_optimizer,
+    train_step,
+)
 
 RESULTS: dict = {}
-HYPER = dict(cutoff=4.5, num_layers=2, lmax=1, channels=16, radial_hidden=(32,), avg_num_neighbors=16.0)
+HYPER = {"cutoff": 4.5, "num_layers": 2, "lmax": 1, "channels": 16, "radial_hidden": (32,), "avg_num_neighbors": 16.0}
 
 
 def samples(hessian: bool):
@@ -53,7 +57,7 @@ def test_train_step(benchmark, kind, backend, hessian):
     state = init_state(model, make_optimizer(optim, 100))
 
     def step():
-        new, loss, _ = train_step(model, state, batch, optim, 100, weights)
+        _, loss, _ = train_step(model, state, batch, optim, 100, weights)
         loss.block_until_ready()
 
     step()  # compile

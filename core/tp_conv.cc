@@ -17,7 +17,7 @@
 namespace phonax {
 namespace {
 
-constexpr int64_t kBatchTile = 1;
+constexpr int64_t kBatchTile = 16;
 
 struct PathInfo {
   int32_t x_off, y_off, o_off, w_off, mul, d1, d2, d3, cg_off, cg_len;

@@ -3,14 +3,13 @@
 import jax
 import jax.numpy as jnp
 import numpy as np
+import phonax_fast as pf
 import pytest
 from ase import Atoms
 from ase.build import bulk
-from scipy.spatial.transform import Rotation
-
-import phonax_fast as pf
 from phonax_fast.graphs import periodic_graph
 from phonax_fast.models.mace import MACE
+from scipy.spatial.transform import Rotation
 
 SPECIES = ("Si", "C")
 

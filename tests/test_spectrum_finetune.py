@@ -12,16 +12,20 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+import phonax_fast as pf
 import pytest
 from ase.build import molecule
-
-import phonax_fast as pf
 from phonax_fast.training import spectrum_loss
-from phonax_fast.training.spectrum_finetune import (eigenvalues_to_cm1, finetune_spectrum, molecular_spectrum,
-                                                    molecular_spectrum_loss, reference_eigenvalues,
-                                                    vibrational_projector)
+from phonax_fast.training.spectrum_finetune import (
+    eigenvalues_to_cm1,
+    finetune_spectrum,
+    molecular_spectrum,
+    molecular_spectrum_loss,
+    reference_eigenvalues,
+    vibrational_projector,
+)
 
-TINY = dict(cutoff=4.0, num_layers=1, lmax=1, channels=4, radial_hidden=(8,))
+TINY = {"cutoff": 4.0, "num_layers": 1, "lmax": 1, "channels": 4, "radial_hidden": (8,)}
 
 
 K_RANGE = (0.1, 0.3)  # eV/Å²: spectra in the range of a tiny random NequIP's
@@ -133,7 +137,7 @@ def test_history_and_returned_model(setup):
                                                     jax.tree_util.tree_leaves(start)))
     # a (3N, 3N) reference Hessian is accepted as the target and gives the same run
     reference = springs(1)
-    energy = lambda x: jnp.sum(reference.apply(reference.params, graph._replace(positions=x)))  # noqa: E731
+    energy = lambda x: jnp.sum(reference.apply(reference.params, graph._replace(positions=x)))
     hessian = np.asarray(jax.hessian(energy)(jnp.asarray(graph.positions))).reshape(36, 36)
     np.testing.assert_allclose(reference_eigenvalues(benzene, hessian), target, rtol=1e-8, atol=1e-10)
     _, again = finetune_spectrum(model, benzene, hessian, optax.adam(1e-2), 7, log_every=3)

@@ -7,12 +7,11 @@ energy (not from the code under test).
 import jax
 import jax.numpy as jnp
 import numpy as np
+import phonax_fast as pf
 import pytest
 from ase.build import bulk
 from ase.calculators.singlepoint import SinglePointCalculator
 from ase.io import write
-
-import phonax_fast as pf
 from phonax_fast.calculator import energy_forces_virial
 from phonax_fast.graphs import periodic_graph
 from phonax_fast.training.batching import Batcher
@@ -25,7 +24,7 @@ SPECIES = ("Si", "C")
 
 
 def tiny_model(seed, kind="NequIP"):
-    hyper = dict(cutoff=CUTOFF, num_layers=1, lmax=1, channels=4, radial_hidden=(8,), avg_num_neighbors=4.0, seed=seed)
+    hyper = {"cutoff": CUTOFF, "num_layers": 1, "lmax": 1, "channels": 4, "radial_hidden": (8,), "avg_num_neighbors": 4.0, "seed": seed}
     if kind == "MACE":
         hyper.update(correlation=2)
     return pf.models.MODEL_CLASSES[kind].init(SPECIES, **hyper)

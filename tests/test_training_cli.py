@@ -3,13 +3,12 @@
 import argparse
 
 import numpy as np
+import phonax_fast as pf
 import pytest
 import yaml
 from ase.build import bulk
 from ase.calculators.emt import EMT
 from ase.io import write
-
-import phonax_fast as pf
 from phonax_fast.training.cli import add_train_command
 from phonax_fast.training.config import TrainConfig
 

@@ -155,7 +155,7 @@ class MACE(EnergyModel):
     params: dict
 
     @classmethod
-    def init(cls, species, *, seed: int = 0, **hyper) -> "MACE":
+    def init(cls, species, *, seed: int = 0, **hyper) -> MACE:
         """Random weights. ``species``: element symbols; other keywords: :class:`MACEConfig` fields."""
         if "radial_hidden" in hyper:
             hyper["radial_hidden"] = tuple(hyper["radial_hidden"])
@@ -165,7 +165,7 @@ class MACE(EnergyModel):
     def apply(self, params: dict, graph: Graph) -> jnp.ndarray:
         return node_energies(self.config, params, graph)
 
-    def with_backend(self, backend: str) -> "MACE":
+    def with_backend(self, backend: str) -> MACE:
         """The same model and weights evaluated by another convolution backend ("e3nn" or "fused")."""
         return replace(self, config=replace(self.config, backend=backend))
 

@@ -5,13 +5,32 @@ Data (``data``) → padded batches (``batching``) → losses (``losses``) → op
 """
 
 from .batching import Batch, Batcher
-from .data import Sample, phonopy_force_samples, phonopy_hessian_sample, read_extxyz, read_phonopy
+from .data import (
+    Sample,
+    phonopy_force_samples,
+    phonopy_hessian_sample,
+    read_extxyz,
+    read_phonopy,
+)
 from .losses import LOSS_TERMS, bloch_projector, predict, spectrum_loss, total_loss
 from .metrics import evaluate, frequency_errors
 from .trainer import OptimConfig, train
 
 __all__ = [
-    "Batch", "Batcher", "LOSS_TERMS", "OptimConfig", "Sample", "bloch_projector", "evaluate", "frequency_errors",
-    "phonopy_force_samples", "phonopy_hessian_sample", "predict", "read_extxyz", "read_phonopy", "spectrum_loss",
-    "total_loss", "train",
+    "LOSS_TERMS",
+    "Batch",
+    "Batcher",
+    "OptimConfig",
+    "Sample",
+    "bloch_projector",
+    "evaluate",
+    "frequency_errors",
+    "phonopy_force_samples",
+    "phonopy_hessian_sample",
+    "predict",
+    "read_extxyz",
+    "read_phonopy",
+    "spectrum_loss",
+    "total_loss",
+    "train",
 ]

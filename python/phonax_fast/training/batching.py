@@ -16,7 +16,9 @@ vectors of every coordinate (weight 1), which gives the full Hessian.
 
 from __future__ import annotations
 
-from typing import Iterator, NamedTuple
+import math
+from collections.abc import Iterator
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -111,7 +113,7 @@ class Batcher:
         )
 
     def __len__(self) -> int:
-        return -(-len(self.samples) // self.batch_size)
+        return math.ceil(len(self.samples) / self.batch_size)
 
     def epoch(self, epoch: int) -> Iterator[Batch]:
         """The batches of epoch ``epoch`` (same order and tangents for the same seed and epoch)."""
@@ -149,9 +151,10 @@ class Batcher:
         node_structure = nodes([np.full(c, k) for k, c in enumerate(counts)], sz.structures - 1).astype(np.int32)
 
         def label(name, shape):
-            value = [getattr(s, name) for s in samples]
-            return [np.zeros(shape(s)) if v is None else np.asarray(v, dtype=float) for s, v in zip(samples, value)], \
-                   [float(v is not None) for v in value]
+            """(values with zeros where unlabelled, 0/1 mask) of one label over the batch's samples."""
+            values = [getattr(s, name) for s in samples]
+            filled = [np.zeros(shape(s)) if v is None else np.asarray(v, dtype=float) for s, v in zip(samples, values)]
+            return filled, [float(v is not None) for v in values]
 
         energy, energy_mask = label("energy", lambda s: ())
         forces, forces_mask = label("forces", lambda s: (len(s.atoms), 3))

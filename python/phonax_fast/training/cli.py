@@ -36,7 +36,7 @@ def train_command(args: argparse.Namespace) -> int:
         changes["epochs"] = args.epochs
     if args.output is not None:
         changes["output_model"] = args.output
-    _, history, errors = run(dataclasses.replace(config, **changes))
+    _, _, errors = run(dataclasses.replace(config, **changes))
     if errors:
         print(json.dumps({"phonon_errors_THz": errors}, indent=2))
     return 0

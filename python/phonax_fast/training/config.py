@@ -37,7 +37,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import yaml
 
 from .data import Sample, load_phonopy, read_extxyz, read_phonopy
@@ -63,14 +62,14 @@ class TrainConfig:
     epochs: int = 100
     seed: int = 0
     hessian_projections: int = 4
-    optimizer: OptimConfig = OptimConfig()
+    optimizer: OptimConfig = field(default_factory=OptimConfig)
     valid_every: int = 10
     checkpoint_every: int = 10
     output_model: Path = Path("model.npz")
     checkpoint: Path | None = Path("checkpoint.npz")
 
     @classmethod
-    def from_file(cls, path) -> "TrainConfig":
+    def from_file(cls, path) -> TrainConfig:
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"no training configuration at {path}")
@@ -78,7 +77,7 @@ class TrainConfig:
         return cls.from_dict(raw, path.parent)
 
     @classmethod
-    def from_dict(cls, raw: dict, base: Path) -> "TrainConfig":
+    def from_dict(cls, raw: dict, base: Path) -> TrainConfig:
         """Parse a configuration dict; relative output paths are taken relative to ``base``."""
         known = {"model", "init_from", "data", "phonons", "loss_weights", "batch_size", "epochs", "seed",
                  "hessian_projections", "optimizer", "valid_every", "checkpoint_every", "output"}

@@ -96,7 +96,7 @@ def load_phonopy(path, *, force_sets=None, supercell_matrix=None):
         raise FileNotFoundError(f"no FORCE_SETS file at {force_sets}")
     from phonopy.structure.cells import PrimitiveMatrixAutoDefaultWarning
 
-    kwargs = dict(force_sets_filename=force_sets, is_nac=False, log_level=0, primitive_matrix="auto")
+    kwargs = {"force_sets_filename": force_sets, "is_nac": False, "log_level": 0, "primitive_matrix": "auto"}
     with warnings.catch_warnings():  # the primitive cell is detected on purpose
         warnings.simplefilter("ignore", PrimitiveMatrixAutoDefaultWarning)
         if supercell_matrix is not None:

@@ -33,7 +33,7 @@ def run(config: TrainConfig, log=print):
     model = build_model(config)
     train_samples = [s for source in config.train for s in read_source(source, root)]
     valid_samples = [s for source in config.valid for s in read_source(source, root)]
-    common = dict(species=model.species, cutoff=model.cutoff, batch_size=config.batch_size)
+    common = {"species": model.species, "cutoff": model.cutoff, "batch_size": config.batch_size}
     train_data = Batcher(train_samples, seed=config.seed, hessian_projections=config.hessian_projections, **common)
     valid_data = Batcher(valid_samples, shuffle=False, hessian_projections=0, **common) if valid_samples else None
     log(f"training {model.model_name} on {len(train_samples)} structures ({len(valid_samples)} for validation)")

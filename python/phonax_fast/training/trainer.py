@@ -14,7 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from ..models.base import atomic_write
+from ..fileio import atomic_write
 from ..progress import progress_bar
 from .batching import Batcher
 from .losses import predict, total_loss
