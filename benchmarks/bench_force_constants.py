@@ -8,7 +8,6 @@ A ratio table is printed at the end of the session.
 
 import time
 
-import numpy as np
 import pytest
 from ase import Atoms
 from ase.build import bulk

@@ -7,7 +7,7 @@ that compiles the chunk's shape) and the host-side tetrahedron DOS, Gaussian DOS
 properties that follow.
 
     python benchmarks/bench_qgrid_gpu.py --save si.npz        # here: phonopy's Si → npz
-    python benchmarks/bench_qgrid_gpu.py si.npz results.json  # on the GPU machine
+    python benchmarks/bench_qgrid_gpu.py si.npz results.json [budget_s]  # on the GPU machine
 """
 
 from __future__ import annotations
@@ -19,11 +19,10 @@ import time
 import numpy as np
 
 CASES = {  # name: (copies of the Si primitive cell, mesh numbers)
-    "Si-2": ((1, 1, 1), (8, 16, 24, 32, 48, 64)),
-    "Si-16": ((2, 2, 2), (4, 8, 16, 24, 32)),
-    "Si-160": ((4, 4, 5), (2, 3, 4, 6)),
+    "Si-2": ((1, 1, 1), (16, 32, 64)),
+    "Si-16": ((2, 2, 2), (8, 16, 24)),
+    "Si-160": ((4, 4, 5), (2, 4)),
 }
-TIME_BUDGET_S = 240.0
 
 
 def supercell_force_constants(fcs, multiple):
@@ -78,7 +77,8 @@ def time_mesh(fcs, mesh: int) -> dict:
             "q_per_s": mesh**3 / (solved - start)}
 
 
-def main(npz: str, out: str) -> None:
+def main(npz: str, out: str, budget_s: float = 240.0) -> None:
+    """Time the cases in order until ``budget_s`` seconds have passed; write the rows to ``out``."""
     from phonax_fast.phonons.force_constants import ForceConstants
 
     data = np.load(npz)
@@ -87,7 +87,7 @@ def main(npz: str, out: str) -> None:
     for name, (multiple, meshes) in CASES.items():
         fcs = supercell_force_constants(si, multiple)
         for mesh in meshes:
-            if time.perf_counter() - start > TIME_BUDGET_S:
+            if time.perf_counter() - start > budget_s:
                 break
             rows.append({"case": name, **time_mesh(fcs, mesh)})
             print(json.dumps(rows[-1]), flush=True)
@@ -110,4 +110,4 @@ if __name__ == "__main__":
     if sys.argv[1] == "--save":
         save(sys.argv[2])
     else:
-        main(sys.argv[1], sys.argv[2])
+        main(sys.argv[1], sys.argv[2], *map(float, sys.argv[3:]))

@@ -16,7 +16,7 @@ SPECIES = ("Si", "C")
 
 @pytest.fixture(scope="module")
 def model():
-    return MACE.init(SPECIES, cutoff=3.0, num_layers=2, lmax=2, channels=4, correlation=3, radial_hidden=(8,), seed=3)
+    return MACE.init(SPECIES, cutoff=3.0, num_layers=2, lmax=1, channels=4, correlation=3, radial_hidden=(8,), seed=3)
 
 
 def molecule(seed=0):

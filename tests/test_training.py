@@ -15,7 +15,7 @@ from ase.io import write
 from phonax_fast.calculator import energy_forces_virial
 from phonax_fast.graphs import periodic_graph
 from phonax_fast.training.batching import Batcher
-from phonax_fast.training.data import Sample, read_extxyz
+from phonax_fast.training.data import Sample, read_extxyz, read_phonopy
 from phonax_fast.training.losses import bloch_projector, loss_terms, spectrum_loss
 from phonax_fast.training.trainer import OptimConfig, predict_jit, train
 
@@ -84,6 +84,24 @@ def test_read_extxyz_keeps_labels(tmp_path):
     assert len(read) == 2 and read[0].energy == pytest.approx(-1.5)
     np.testing.assert_allclose(read[0].forces, forces)
     np.testing.assert_allclose(read[0].stress[[0, 1, 2, 1, 0, 0], [0, 1, 2, 2, 2, 1]], stress)
+
+
+def test_read_phonopy_dft_forces_and_force_constants():
+    import phonopy
+    import reference_data
+
+    try:
+        path = reference_data.si_params()
+    except reference_data.ReferenceDataUnavailable as err:
+        pytest.skip(str(err))
+    displaced, perfect = read_phonopy(path, hessian=True)
+    reference = phonopy.load(path, produce_fc=True, is_compact_fc=False, log_level=0)
+    np.testing.assert_allclose(displaced.forces, reference.forces[0])
+    moved = np.linalg.norm(displaced.atoms.positions - perfect.atoms.positions, axis=1)
+    assert np.count_nonzero(moved > 1e-8) == 1 and moved.max() == pytest.approx(0.01, abs=1e-6)
+    fc = reference.force_constants  # (16, 16, 3, 3), Φ[i, j, α, β]
+    np.testing.assert_allclose(perfect.hessian, perfect.hessian.transpose(2, 3, 0, 1))
+    np.testing.assert_allclose(perfect.hessian.transpose(0, 2, 1, 3), 0.5 * (fc + fc.transpose(1, 0, 3, 2)), atol=1e-12)
 
 
 def test_batches_match_single_structure_predictions(teacher, samples):

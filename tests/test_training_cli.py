@@ -57,10 +57,10 @@ def test_train_command_end_to_end(tmp_path):
     parser = argparse.ArgumentParser()
     add_train_command(parser.add_subparsers())
     args = parser.parse_args(["train", str(write_config(tmp_path))])
-    assert args.func(args) == 0
+    assert args.run(args) == 0
     model = pf.models.load(tmp_path / "out.npz")
     assert model.species == ("Cu",) and (tmp_path / "ckpt.npz").exists()
     # resuming a finished run trains no further and rewrites the same model
-    assert args.func(args) == 0
+    assert args.run(args) == 0
     again = pf.models.load(tmp_path / "out.npz")
     np.testing.assert_array_equal(np.asarray(model.params["scale"]), np.asarray(again.params["scale"]))

@@ -8,6 +8,9 @@ import sys
 import time
 from pathlib import Path
 
+from .training.cli import add_train_command
+from .vibrations.cli import add_vibrations_command
+
 
 def _load_model(spec: str):
     from . import models
@@ -60,12 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("info", help="versions and compiled backends")
     p.set_defaults(run=_info)
 
-    for module, adder in (("vibrations.cli", "add_vibrations_command"), ("training.cli", "add_train_command")):
-        try:
-            mod = __import__(f"phonax_fast.{module}", fromlist=[adder])
-        except ModuleNotFoundError:
-            continue
-        getattr(mod, adder)(sub)
+    add_vibrations_command(sub)
+    add_train_command(sub)
     return parser
 
 

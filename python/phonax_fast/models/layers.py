@@ -25,8 +25,8 @@ def init_linear(key, irreps_in, irreps_out) -> dict:
     return params
 
 
-def linear(params: dict, x: e3nn.IrrepsArray, irreps_out) -> e3nn.IrrepsArray:
-    """Equivariant linear map of ``x`` (..., irreps_in) to (..., irreps_out), fan-in normalised."""
+def _irrepwise_map(x: e3nn.IrrepsArray, irreps_out, apply) -> e3nn.IrrepsArray:
+    """Sum ``apply(chunk, "i_in->i_out") / sqrt(fan_in)`` over input chunks of the same irrep as each output."""
     irreps_out = e3nn.Irreps(irreps_out)
     chunks = []
     for i_out, (_, ir_out) in enumerate(irreps_out):
@@ -35,10 +35,31 @@ def linear(params: dict, x: e3nn.IrrepsArray, irreps_out) -> e3nn.IrrepsArray:
         for i_in, ((_, ir_in), chunk) in enumerate(zip(x.irreps, x.chunks)):
             if ir_in != ir_out or chunk is None:
                 continue
-            y = jnp.einsum("...ui,uv->...vi", chunk, params[f"{i_in}->{i_out}"]) / math.sqrt(fan_in)
+            y = apply(chunk, f"{i_in}->{i_out}") / math.sqrt(fan_in)
             out = y if out is None else out + y
         chunks.append(out)
     return e3nn.from_chunks(irreps_out, chunks, x.shape[:-1], x.dtype)
+
+
+def linear(params: dict, x: e3nn.IrrepsArray, irreps_out) -> e3nn.IrrepsArray:
+    """Equivariant linear map of ``x`` (..., irreps_in) to (..., irreps_out), fan-in normalised."""
+    return _irrepwise_map(x, irreps_out, lambda chunk, path: jnp.einsum("...ui,uv->...vi", chunk, params[path]))
+
+
+def init_species_linear(key, irreps_in, irreps_out, n_species: int) -> dict:
+    """One independent linear map per species, stacked: {path: (n_species, mul_in, mul_out)}."""
+    per_species = [init_linear(k, irreps_in, irreps_out) for k in jax.random.split(key, n_species)]
+    return {path: jnp.stack([p[path] for p in per_species]) for path in per_species[0]}
+
+
+def species_linear(params: dict, x: e3nn.IrrepsArray, species_onehot, irreps_out) -> e3nn.IrrepsArray:
+    """Species-dependent linear map of node features (NequIP's tensor product with one-hot species).
+
+    x: (n, irreps_in); species_onehot: (n, n_species).
+    """
+    return _irrepwise_map(
+        x, irreps_out, lambda chunk, path: jnp.einsum("ns,nui,suv->nvi", species_onehot, chunk, params[path])
+    )
 
 
 def init_mlp(key, sizes) -> list:

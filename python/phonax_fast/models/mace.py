@@ -22,8 +22,7 @@ import jax.numpy as jnp
 from ..graphs.graph import Graph, edge_vectors
 from ..ops.convolution import tp_convolution, tp_output_irreps
 from .base import EnergyModel, register_model
-from .layers import init_linear, init_mlp, linear, mlp, radial_basis, safe_norm
-from .nequip import _init_self_connection, _self_connection
+from .layers import init_linear, init_mlp, init_species_linear, linear, mlp, radial_basis, safe_norm, species_linear
 
 
 @dataclass(frozen=True)
@@ -97,10 +96,10 @@ def init_params(config: MACEConfig, key) -> dict:
                 "radial": init_mlp(next(keys), [config.num_basis, *config.radial_hidden, message.num_irreps]),
                 "linear_a": init_linear(next(keys), message, hidden),
                 "products": [
-                    _init_self_connection(next(keys), e3nn.Irreps([(config.channels * m, ir) for m, ir in irreps]), hidden, n_species)
+                    init_species_linear(next(keys), e3nn.Irreps([(config.channels * m, ir) for m, ir in irreps]), hidden, n_species)
                     for irreps in _product_irreps(config)
                 ],
-                "self": _init_self_connection(next(keys), irreps_in, hidden, n_species),
+                "self": init_species_linear(next(keys), irreps_in, hidden, n_species),
                 "readout": init_linear(next(keys), hidden, "0e"),
             }
         )
@@ -138,9 +137,9 @@ def node_energies(config: MACEConfig, params: dict, graph: Graph) -> jnp.ndarray
         weights = mlp(layer["radial"], basis)
         a = tp_convolution(h, sh, weights, graph.senders, graph.receivers, n_nodes, list(hidden.regroup()), config.backend)
         a = linear(layer["linear_a"], a / math.sqrt(config.avg_num_neighbors), hidden)
-        message = _self_connection(layer["self"], x, onehot, hidden)
+        message = species_linear(layer["self"], x, onehot, hidden)
         for w, b in zip(layer["products"], _channelwise_products(config, a)):
-            message = message + _self_connection(w, b, onehot, hidden)
+            message = message + species_linear(w, b, onehot, hidden)
         x = message
         out = out + linear(layer["readout"], x, "0e").array[:, 0]
     return params["scale"] * out + params["shift"][graph.species]

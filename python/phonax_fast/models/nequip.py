@@ -18,7 +18,7 @@ import jax.numpy as jnp
 from ..graphs.graph import Graph, edge_vectors
 from ..ops.convolution import tp_convolution, tp_output_irreps
 from .base import EnergyModel, register_model
-from .layers import init_linear, init_mlp, linear, mlp, radial_basis, safe_norm
+from .layers import init_linear, init_mlp, init_species_linear, linear, mlp, radial_basis, safe_norm, species_linear
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ def init_params(config: NequIPConfig, key) -> dict:
                 "linear_in": init_linear(next(keys), irreps_in, irreps_in),
                 "radial": init_mlp(next(keys), [config.num_basis, *config.radial_hidden, message.num_irreps]),
                 "linear_out": init_linear(next(keys), message, gate_in),
-                "self": _init_self_connection(next(keys), irreps_in, gate_in, n_species),
+                "self": init_species_linear(next(keys), irreps_in, gate_in, n_species),
             }
         )
     return {
@@ -81,29 +81,6 @@ def init_params(config: NequIPConfig, key) -> dict:
         "scale": jnp.ones(()),
         "shift": jnp.zeros((n_species,)),
     }
-
-
-def _init_self_connection(key, irreps_in, irreps_out, n_species: int) -> dict:
-    """One independent linear map per species, stacked: {path: (n_species, mul_in, mul_out)}."""
-    per_species = [init_linear(k, irreps_in, irreps_out) for k in jax.random.split(key, n_species)]
-    return {path: jnp.stack([p[path] for p in per_species]) for path in per_species[0]}
-
-
-def _self_connection(params: dict, x: e3nn.IrrepsArray, species_onehot, irreps_out) -> e3nn.IrrepsArray:
-    """Species-dependent linear map (NequIP's tensor product with the one-hot species)."""
-    irreps_out = e3nn.Irreps(irreps_out)
-    chunks = []
-    for i_out, (_, ir_out) in enumerate(irreps_out):
-        fan_in = sum(mul for mul, ir in x.irreps if ir == ir_out)
-        out = None
-        for i_in, ((_, ir_in), chunk) in enumerate(zip(x.irreps, x.chunks)):
-            if ir_in != ir_out or chunk is None:
-                continue
-            w = params[f"{i_in}->{i_out}"]  # (n_species, mul_in, mul_out)
-            y = jnp.einsum("ns,nui,suv->nvi", species_onehot, chunk, w) / math.sqrt(fan_in)
-            out = y if out is None else out + y
-        chunks.append(out)
-    return e3nn.from_chunks(irreps_out, chunks, x.shape[:-1], x.dtype)
 
 
 def node_energies(config: NequIPConfig, params: dict, graph: Graph) -> jnp.ndarray:
@@ -121,7 +98,7 @@ def node_energies(config: NequIPConfig, params: dict, graph: Graph) -> jnp.ndarr
         weights = mlp(layer["radial"], basis)
         m = tp_convolution(h, sh, weights, graph.senders, graph.receivers, n_nodes, hidden, config.backend)
         m = m / math.sqrt(config.avg_num_neighbors)
-        pre = linear(layer["linear_out"], m, gate_in) + _self_connection(layer["self"], x, onehot, gate_in)
+        pre = linear(layer["linear_out"], m, gate_in) + species_linear(layer["self"], x, onehot, gate_in)
         new = e3nn.gate(pre)
         x = x + new if new.irreps == x.irreps else new
     out = linear(params["readout"], x, "0e").array[:, 0]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 
 def add_train_command(subparsers) -> argparse.ArgumentParser:
-    """Add ``train`` to an ``argparse`` sub-parser collection; it sets ``func`` to :func:`train_command`."""
+    """Add ``train`` to an ``argparse`` sub-parser collection; it sets ``run`` to :func:`train_command`."""
     parser = subparsers.add_parser(
         "train",
         help="train an energy model from a YAML configuration",
@@ -19,7 +19,7 @@ def add_train_command(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("config", type=Path, help="training configuration (YAML)")
     parser.add_argument("--epochs", type=int, default=None, help="override the configured number of epochs")
     parser.add_argument("--output", type=Path, default=None, help="override the configured model file")
-    parser.set_defaults(func=train_command)
+    parser.set_defaults(run=train_command)
     return parser
 
 

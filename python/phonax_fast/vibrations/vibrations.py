@@ -9,7 +9,7 @@ import numpy as np
 from ase import Atoms
 
 from ..forceconstants.molecule import molecular_hessian
-from ..models.base import atomic_write
+from ..fileio import atomic_write
 from ..units import CM1_PER_THZ, EV_PER_THZ, convert_frequency
 from .normal_modes import normal_modes
 from .point_group import find_point_group
