@@ -88,3 +88,11 @@ def test_cli_writes_everything(model, tmp_path, capsys):
 def test_cli_reports_bad_input(tmp_path, capsys):
     assert main(["phonons", str(tmp_path / "missing.cif")]) == 2
     assert "no structure file" in capsys.readouterr().err
+
+
+def test_bundled_model_gives_dft_like_silicon():
+    """The bundled model (trained on phonopy's VASP Si force sets): Γ optical mode near DFT's 15.10 THz."""
+    ph = pf.Phonons(pf.examples.read_structure("example:Si"), pf.models.load("default"))
+    gamma = np.sort(ph.frequencies([[0, 0, 0]])[0])
+    assert np.abs(gamma[:3]).max() < 1e-4
+    assert np.ptp(gamma[3:]) < 1e-6 and abs(gamma[3] - 15.10) < 1.0, gamma

@@ -8,7 +8,7 @@ import jax
 
 jax.config.update("jax_enable_x64", True)
 
-from . import forceconstants, graphs, models, units  # noqa: E402
+from . import examples, forceconstants, graphs, models, units  # noqa: E402
 from ._native import build_info  # noqa: E402
 from .calculator import Calculator  # noqa: E402
 from .phonons import Phonons  # noqa: E402
