@@ -10,6 +10,7 @@ Arrays are stored in float64.
 from __future__ import annotations
 
 import json
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import jax
@@ -42,8 +43,9 @@ def register_model(name: str):
 class EnergyModel:
     """Interface of energy models: ``config`` (hyper-parameters) and ``params`` (weights).
 
-    Subclasses define ``apply(params, graph) -> (n_nodes,) atomic energies in eV`` (a pure,
-    jit-able function), ``config_dict()`` and ``config_from_dict()``; ``config`` has
+    Subclasses define ``config_class`` (a frozen dataclass of hyper-parameters),
+    ``init_params(config, key)`` and ``apply(params, graph) -> (n_nodes,) atomic energies in eV``
+    (a pure, jit-able function); ``config`` has
     ``species``, ``cutoff`` (Å) and ``num_layers`` (message-passing steps, the receptive
     field in hops).
     """
@@ -70,10 +72,26 @@ class EnergyModel:
         """Σ_k energy_weights_k · ε_k in eV."""
         return jnp.dot(graph.energy_weights, self.apply(self.params, graph))
 
-    def with_params(self, params) -> "EnergyModel":
-        from dataclasses import replace
+    @classmethod
+    def init(cls, species, *, seed: int = 0, **hyper) -> "EnergyModel":
+        """Random weights. ``species``: element symbols; other keywords: fields of ``config_class``."""
+        config = cls.config_from_dict({**hyper, "species": species})
+        return cls(config=config, params=cls.init_params(config, jax.random.PRNGKey(seed)))
 
+    def with_params(self, params) -> "EnergyModel":
         return replace(self, params=params)
+
+    def with_backend(self, backend: str) -> "EnergyModel":
+        """The same model and weights evaluated by another convolution backend ("e3nn" or "fused")."""
+        return replace(self, config=replace(self.config, backend=backend))
+
+    @classmethod
+    def config_from_dict(cls, d: dict):
+        """Hyper-parameters from a dict (lists become tuples, as the frozen config needs)."""
+        return cls.config_class(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+
+    def config_dict(self) -> dict:
+        return asdict(self.config)
 
     def save(self, path) -> None:
         """Write the model to ``path`` (.npz, see module docstring), atomically."""

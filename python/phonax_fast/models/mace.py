@@ -13,7 +13,7 @@ contributes a linear read-out of its scalars; atomic energies are ``scale · Σ_
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass
 
 import e3nn_jax as e3nn
 import jax
@@ -150,30 +150,11 @@ def node_energies(config: MACEConfig, params: dict, graph: Graph) -> jnp.ndarray
 class MACE(EnergyModel):
     """A MACE energy model: hyper-parameters (``config``) and weights (``params``)."""
 
+    config_class = MACEConfig
+    init_params = staticmethod(init_params)
+
     config: MACEConfig
     params: dict
 
-    @classmethod
-    def init(cls, species, *, seed: int = 0, **hyper) -> MACE:
-        """Random weights. ``species``: element symbols; other keywords: :class:`MACEConfig` fields."""
-        if "radial_hidden" in hyper:
-            hyper["radial_hidden"] = tuple(hyper["radial_hidden"])
-        config = MACEConfig(species=tuple(species), **hyper)
-        return cls(config=config, params=init_params(config, jax.random.PRNGKey(seed)))
-
     def apply(self, params: dict, graph: Graph) -> jnp.ndarray:
         return node_energies(self.config, params, graph)
-
-    def with_backend(self, backend: str) -> MACE:
-        """The same model and weights evaluated by another convolution backend ("e3nn" or "fused")."""
-        return replace(self, config=replace(self.config, backend=backend))
-
-    @staticmethod
-    def config_from_dict(d: dict) -> MACEConfig:
-        d = dict(d)
-        d["species"] = tuple(d["species"])
-        d["radial_hidden"] = tuple(d["radial_hidden"])
-        return MACEConfig(**d)
-
-    def config_dict(self) -> dict:
-        return asdict(self.config)

@@ -9,7 +9,7 @@ update. The readout is linear in the last scalars; atomic energies are ``scale Â
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass
 
 import e3nn_jax as e3nn
 import jax
@@ -110,30 +110,11 @@ def node_energies(config: NequIPConfig, params: dict, graph: Graph) -> jnp.ndarr
 class NequIP(EnergyModel):
     """A NequIP energy model: hyper-parameters (``config``) and weights (``params``)."""
 
+    config_class = NequIPConfig
+    init_params = staticmethod(init_params)
+
     config: NequIPConfig
     params: dict
 
-    @classmethod
-    def init(cls, species, *, seed: int = 0, **hyper) -> "NequIP":
-        """Random weights. ``species``: element symbols; other keywords: :class:`NequIPConfig` fields."""
-        if "radial_hidden" in hyper:
-            hyper["radial_hidden"] = tuple(hyper["radial_hidden"])
-        config = NequIPConfig(species=tuple(species), **hyper)
-        return cls(config=config, params=init_params(config, jax.random.PRNGKey(seed)))
-
     def apply(self, params: dict, graph: Graph) -> jnp.ndarray:
         return node_energies(self.config, params, graph)
-
-    def with_backend(self, backend: str) -> "NequIP":
-        """The same model and weights evaluated by another convolution backend ("e3nn" or "fused")."""
-        return replace(self, config=replace(self.config, backend=backend))
-
-    @staticmethod
-    def config_from_dict(d: dict) -> NequIPConfig:
-        d = dict(d)
-        d["species"] = tuple(d["species"])
-        d["radial_hidden"] = tuple(d["radial_hidden"])
-        return NequIPConfig(**d)
-
-    def config_dict(self) -> dict:
-        return asdict(self.config)
