@@ -15,4 +15,4 @@ from .phonons import Phonons  # noqa: E402
 from .vibrations import Vibrations  # noqa: E402
 
 __version__ = "0.1.0"
-__all__ = ["Calculator", "Phonons", "Vibrations", "build_info", "forceconstants", "graphs", "models", "units"]
+__all__ = ["Calculator", "Phonons", "Vibrations", "build_info", "examples", "forceconstants", "graphs", "models", "units"]

@@ -97,3 +97,26 @@ def safe_norm(v: jnp.ndarray) -> jnp.ndarray:
     sq = jnp.sum(v**2, axis=-1)
     positive = sq > 0
     return jnp.where(positive, jnp.sqrt(jnp.where(positive, sq, 1.0)), 0.0)
+
+
+def embed_graph(config, embedding: jnp.ndarray, graph):
+    """Inputs shared by the interaction layers of NequIP and MACE.
+
+    Args:
+        config: hyper-parameters with ``sh_irreps``, ``cutoff``, ``num_basis``, ``cutoff_power``,
+            ``species`` and ``channels``.
+        embedding: (n_species, channels) species embedding.
+        graph: the :class:`~phonax_fast.graphs.Graph`.
+    Returns:
+        (edge spherical harmonics (E, sh_irreps), radial basis (E, num_basis),
+        species one-hot (n, n_species), initial node features (n, channels×0e)).
+    """
+    from ..graphs.graph import edge_vectors
+
+    dtype = graph.positions.dtype
+    vectors = edge_vectors(graph)
+    sh = e3nn.spherical_harmonics(config.sh_irreps, vectors, normalize=True, normalization="component")
+    basis = radial_basis(safe_norm(vectors), config.cutoff, config.num_basis, config.cutoff_power)
+    onehot = jax.nn.one_hot(graph.species, len(config.species), dtype=dtype)
+    x = e3nn.IrrepsArray(f"{config.channels}x0e", embedding[graph.species].astype(dtype))
+    return sh, basis, onehot, x

@@ -15,10 +15,10 @@ import e3nn_jax as e3nn
 import jax
 import jax.numpy as jnp
 
-from ..graphs.graph import Graph, edge_vectors
+from ..graphs.graph import Graph
 from ..ops.convolution import tp_convolution, tp_output_irreps
 from .base import EnergyModel, register_model
-from .layers import init_linear, init_mlp, init_species_linear, linear, mlp, radial_basis, safe_norm, species_linear
+from .layers import embed_graph, init_linear, init_mlp, init_species_linear, linear, mlp, species_linear
 
 
 @dataclass(frozen=True)
@@ -86,12 +86,7 @@ def init_params(config: NequIPConfig, key) -> dict:
 def node_energies(config: NequIPConfig, params: dict, graph: Graph) -> jnp.ndarray:
     """(n_nodes,) atomic energies in eV."""
     n_nodes = graph.positions.shape[0]
-    vectors = edge_vectors(graph)
-    r = safe_norm(vectors)
-    sh = e3nn.spherical_harmonics(config.sh_irreps, vectors, normalize=True, normalization="component")
-    basis = radial_basis(r, config.cutoff, config.num_basis, config.cutoff_power)
-    onehot = jax.nn.one_hot(graph.species, len(config.species), dtype=graph.positions.dtype)
-    x = e3nn.IrrepsArray(f"{config.channels}x0e", params["embedding"][graph.species].astype(graph.positions.dtype))
+    sh, basis, onehot, x = embed_graph(config, params["embedding"], graph)
     hidden = list(config.hidden_irreps.regroup())
     for layer, (_, _, gate_in) in zip(params["layers"], _layer_irreps(config)):
         h = linear(layer["linear_in"], x, x.irreps)
