@@ -48,9 +48,6 @@ import optax
 import phonax_fast as pf
 from ase import Atoms
 from ase.build import molecule
-from ase.calculators.calculator import Calculator, all_changes
-from ase.optimize import BFGS
-from ase.units import Bohr, Hartree
 from phonax_fast.training import Batcher, OptimConfig, Sample, evaluate, train
 from phonax_fast.training.spectrum_finetune import (
     eigenvalues_to_cm1,
@@ -59,9 +56,15 @@ from phonax_fast.training.spectrum_finetune import (
     reference_eigenvalues,
     vibrational_projector,
 )
+from phonax_fast.training.xtb_reference import (
+    FD_STEP_BOHR,
+    atomic_reference_energies,
+    fd_hessian,
+    optimise,
+    rattled_samples,
+)
 
 MOLECULES = ("benzene", "toluene", "phenol")
-FD_STEP_BOHR = 0.005
 
 
 # ----------------------------------------------------------------------------- structures
@@ -98,73 +101,6 @@ def build_molecule(name: str) -> Atoms:
     else:
         raise ValueError(f"unknown molecule {name!r}; use one of {MOLECULES}")
     return Atoms(symbols, positions=np.array(positions))
-
-
-# ----------------------------------------------------------------------------- tblite
-
-class XTB(Calculator):
-    """ASE calculator over one reused ``tblite.interface.Calculator`` (energies in eV, forces in eV/Å).
-
-    The previous wavefunction is passed as a restart guess; the structure (numbers) is fixed."""
-
-    implemented_properties = ("energy", "forces")
-
-    def __init__(self, atoms: Atoms, method: str = "GFN2-xTB"):
-        super().__init__()
-        from tblite.interface import Calculator as TBCalculator
-
-        self.method = method
-        self._numbers = atoms.numbers.copy()
-        self._xtb = TBCalculator(method, atoms.numbers, atoms.get_positions() / Bohr)
-        self._xtb.set("verbosity", 0)
-        self._res = None
-
-    def energy_forces(self, positions: np.ndarray) -> tuple[float, np.ndarray]:
-        self._xtb.update(np.asarray(positions) / Bohr)
-        self._res = self._xtb.singlepoint(self._res) if self._res is not None else self._xtb.singlepoint()
-        return float(self._res.get("energy")) * Hartree, -np.array(self._res.get("gradient")) * Hartree / Bohr
-
-    def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
-        super().calculate(atoms, properties, system_changes)
-        if not np.array_equal(self.atoms.numbers, self._numbers):
-            raise ValueError("XTB calculators are made for one molecule")
-        e, f = self.energy_forces(self.atoms.get_positions())
-        self.results = {"energy": e, "forces": f}
-
-
-def optimise(atoms: Atoms, method: str, fmax: float = 1e-4) -> Atoms:
-    atoms = atoms.copy()
-    atoms.calc = XTB(atoms, method)
-    BFGS(atoms, logfile=None).run(fmax=fmax, steps=2000)
-    atoms.calc = None
-    return atoms
-
-
-def fd_hessian(atoms: Atoms, method: str, step_bohr: float = FD_STEP_BOHR) -> np.ndarray:
-    """(3N, 3N) Hessian in eV/Å² by central differences of gradients, symmetrised (6N gradients)."""
-    calc = XTB(atoms, method)
-    x0 = atoms.get_positions()
-    h = step_bohr * Bohr
-    rows = []
-    for k in range(x0.size):
-        forces = []
-        for sign in (1, -1):
-            x = x0.copy()
-            x.flat[k] += sign * h
-            forces.append(calc.energy_forces(x)[1].ravel())
-        rows.append(-(forces[0] - forces[1]) / (2 * h))
-    hess = np.array(rows)
-    return 0.5 * (hess + hess.T)
-
-
-def rattled_samples(atoms: Atoms, method: str, n: int, rng: np.random.Generator) -> list[Sample]:
-    calc = XTB(atoms, method)
-    samples = []
-    for sigma in np.linspace(0.01, 0.08, n):
-        x = atoms.get_positions() + rng.normal(scale=sigma, size=(len(atoms), 3))
-        e, f = calc.energy_forces(x)
-        samples.append(Sample(Atoms(atoms.get_chemical_symbols(), positions=x), energy=e, forces=f))
-    return samples
 
 
 # ----------------------------------------------------------------------------- study
@@ -217,16 +153,6 @@ def _unpack(z: dict) -> dict:
                                                z[f"{name}/{split}_forces"])]
         ref[name] = entry
     return ref
-
-
-def atomic_reference_energies(samples, species) -> np.ndarray:
-    """Least-squares energy per element (eV) over the samples; elements absent get 0."""
-    counts = np.array([[s.atoms.get_chemical_symbols().count(e) for e in species] for s in samples], float)
-    energies = np.array([s.energy for s in samples])
-    present = counts.sum(0) > 0
-    shift = np.zeros(len(species))
-    shift[present] = np.linalg.lstsq(counts[:, present], energies, rcond=None)[0]
-    return shift
 
 
 def main(argv=None) -> dict:

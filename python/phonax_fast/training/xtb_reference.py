@@ -1,0 +1,105 @@
+"""Reference data from GFN-xTB (tblite) for molecules: energies, forces, minima and Hessians.
+
+tblite is a test/dev extra (``pip install tblite==0.8.0``), never a run-time dependency: it is
+imported only when a calculator is made. Units: eV, Å, eV/Å, eV/Å².
+
+tblite has no Hessian API; :func:`fd_hessian` takes central differences of its analytic gradients
+(step 0.005 bohr, one reused calculator), which agree with analytic GFN2-xTB Hessians to ~1e-4
+relative. Set ``OMP_NUM_THREADS=1`` before importing tblite on a small shared CPU: its OpenMP
+threads make molecules this small several times slower.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from ase import Atoms
+from ase.calculators.calculator import Calculator, all_changes
+from ase.optimize import BFGS
+from ase.units import Bohr, Hartree
+
+from .data import Sample
+
+FD_STEP_BOHR = 0.005
+
+
+class XTB(Calculator):
+    """ASE calculator over one reused ``tblite.interface.Calculator`` (energies in eV, forces in eV/Å).
+
+    The previous wavefunction is passed as a restart guess; the structure (numbers) is fixed."""
+
+    implemented_properties = ("energy", "forces")
+
+    def __init__(self, atoms: Atoms, method: str = "GFN2-xTB"):
+        super().__init__()
+        try:
+            from tblite.interface import Calculator as TBCalculator
+        except ImportError as err:  # pragma: no cover - depends on the environment
+            raise ImportError("GFN-xTB reference data need tblite: pip install tblite==0.8.0") from err
+
+        self.method = method
+        self._numbers = atoms.numbers.copy()
+        self._xtb = TBCalculator(method, atoms.numbers, atoms.get_positions() / Bohr)
+        self._xtb.set("verbosity", 0)
+        self._res = None
+
+    def energy_forces(self, positions: np.ndarray) -> tuple[float, np.ndarray]:
+        """Energy (eV) and forces (n, 3) eV/Å at ``positions`` (n, 3) Å."""
+        self._xtb.update(np.asarray(positions) / Bohr)
+        self._res = self._xtb.singlepoint(self._res) if self._res is not None else self._xtb.singlepoint()
+        return float(self._res.get("energy")) * Hartree, -np.array(self._res.get("gradient")) * Hartree / Bohr
+
+    def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
+        super().calculate(atoms, properties, system_changes)
+        if not np.array_equal(self.atoms.numbers, self._numbers):
+            raise ValueError("XTB calculators are made for one molecule")
+        e, f = self.energy_forces(self.atoms.get_positions())
+        self.results = {"energy": e, "forces": f}
+
+
+def optimise(atoms: Atoms, method: str = "GFN2-xTB", fmax: float = 1e-4) -> Atoms:
+    """A copy of ``atoms`` relaxed with ``method`` by ASE's BFGS to max force ``fmax`` eV/Å."""
+    atoms = atoms.copy()
+    atoms.calc = XTB(atoms, method)
+    BFGS(atoms, logfile=None).run(fmax=fmax, steps=2000)
+    atoms.calc = None
+    return atoms
+
+
+def fd_hessian(atoms: Atoms, method: str = "GFN2-xTB", step_bohr: float = FD_STEP_BOHR) -> np.ndarray:
+    """(3N, 3N) Hessian in eV/Å² by central differences of gradients, symmetrised (6N gradients)."""
+    calc = XTB(atoms, method)
+    x0 = atoms.get_positions()
+    h = step_bohr * Bohr
+    rows = []
+    for k in range(x0.size):
+        forces = []
+        for sign in (1, -1):
+            x = x0.copy()
+            x.flat[k] += sign * h
+            forces.append(calc.energy_forces(x)[1].ravel())
+        rows.append(-(forces[0] - forces[1]) / (2 * h))
+    hess = np.array(rows)
+    return 0.5 * (hess + hess.T)
+
+
+def rattled_samples(atoms: Atoms, method: str, n: int, rng: np.random.Generator,
+                    sigmas: tuple[float, float] = (0.01, 0.08)) -> list[Sample]:
+    """``n`` copies of ``atoms`` with Gaussian displacements of σ from ``sigmas[0]`` to ``sigmas[1]`` Å
+    (evenly spaced), labelled with ``method``'s energy and forces."""
+    calc = XTB(atoms, method)
+    samples = []
+    for sigma in np.linspace(*sigmas, n):
+        x = atoms.get_positions() + rng.normal(scale=sigma, size=(len(atoms), 3))
+        e, f = calc.energy_forces(x)
+        samples.append(Sample(Atoms(atoms.get_chemical_symbols(), positions=x), energy=e, forces=f))
+    return samples
+
+
+def atomic_reference_energies(samples, species) -> np.ndarray:
+    """Least-squares energy per element (eV) over the samples; elements absent get 0."""
+    counts = np.array([[s.atoms.get_chemical_symbols().count(e) for e in species] for s in samples], float)
+    energies = np.array([s.energy for s in samples])
+    present = counts.sum(0) > 0
+    shift = np.zeros(len(species))
+    shift[present] = np.linalg.lstsq(counts[:, present], energies, rcond=None)[0]
+    return shift
