@@ -10,10 +10,22 @@ from .data import (
     phonopy_force_samples,
     phonopy_hessian_sample,
     read_extxyz,
+    read_npz,
+    read_orca_hess,
     read_phonopy,
+    write_extxyz,
 )
-from .losses import LOSS_TERMS, bloch_projector, predict, spectrum_loss, total_loss
-from .metrics import evaluate, frequency_errors
+from .losses import (
+    LOSS_TERMS,
+    SpectrumTarget,
+    bloch_projector,
+    predict,
+    spectra_loss,
+    spectrum_loss,
+    spectrum_target,
+    total_loss,
+)
+from .metrics import evaluate, frequency_errors, spectrum_errors
 from .trainer import OptimConfig, train
 
 __all__ = [
@@ -22,6 +34,7 @@ __all__ = [
     "Batcher",
     "OptimConfig",
     "Sample",
+    "SpectrumTarget",
     "bloch_projector",
     "evaluate",
     "frequency_errors",
@@ -29,8 +42,14 @@ __all__ = [
     "phonopy_hessian_sample",
     "predict",
     "read_extxyz",
+    "read_npz",
+    "read_orca_hess",
     "read_phonopy",
+    "spectra_loss",
+    "spectrum_errors",
     "spectrum_loss",
+    "spectrum_target",
     "total_loss",
     "train",
+    "write_extxyz",
 ]

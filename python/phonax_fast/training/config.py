@@ -17,11 +17,20 @@ Example (every key but ``model`` and ``data.train`` is optional)::
           force_sets: example/Si-gruneisen/orig/FORCE_SETS
           supercell_matrix: [2, 2, 2]
           hessian: false        # also the perfect supercell with the force constants as Hessian labels
-        - extxyz: more.xyz
+        - extxyz: more.xyz      # energies, forces, stress; Hessians in info["hessian"] (eV/Å², 3N×3N)
+        - npz: molecules.npz    # numbers, positions[, energy, forces, hessian] (see data.read_npz)
+          energy_unit: hartree  # eV (default), hartree or kcal/mol
+          length_unit: bohr     # angstrom (default) or bohr
+        - orca_hess: water.hess # ORCA's .hess: a molecule with its Hessian (Hartree/bohr² → eV/Å²)
       valid: []
     phonons:                    # DFT phonopy data to compare phonon frequencies with after training
       Si: {phonopy: …, force_sets: …, supercell_matrix: [2, 2, 2]}
-    loss_weights: {energy: 1.0, forces: 10.0, stress: 0.0, hessian: 0.0}
+    spectra:                    # reference vibrational spectra of molecules for the spectrum loss
+      - orca_hess: benzene.hess # any source above whose structures carry a Hessian: the sorted
+                                # vibrational eigenvalues at that geometry are the target
+      - npz: toluene.npz        # or an .npz with numbers, positions and eigenvalues (eV/(Å²·amu))
+                                # or frequencies_cm1 (3N−6 values) instead of a Hessian
+    loss_weights: {energy: 1.0, forces: 10.0, stress: 0.0, hessian: 0.0, spectrum: 0.0}
     batch_size: 4
     epochs: 100
     seed: 0
@@ -30,6 +39,12 @@ Example (every key but ``model`` and ``data.train`` is optional)::
     valid_every: 10
     checkpoint_every: 10
     output: {model: model.npz, checkpoint: checkpoint.npz}   # relative to the config's folder
+
+Loss weights multiply mean squares in the labels' units (see ``losses``): energy (eV/atom)², forces
+(eV/Å)², stress (eV/Å³)², hessian (eV/Å²)², spectrum (eV/(Å²·amu))². The spectrum term is the mean
+over the ``spectra`` molecules of the mean squared difference of sorted vibrational eigenvalues
+(model at the reference geometry, 3N−6 Hessian-vector products per molecule and step); with
+``spectra`` but no spectrum weight, the spectra are only reported (frequency MAE in cm⁻¹).
 """
 
 from __future__ import annotations
@@ -37,14 +52,27 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import yaml
 
-from .data import Sample, load_phonopy, read_extxyz, read_phonopy
+from .data import (
+    Sample,
+    load_phonopy,
+    read_extxyz,
+    read_npz,
+    read_orca_hess,
+    read_phonopy,
+)
 from .phonopy_sdist import phonopy_source
 from .trainer import OptimConfig
 
 PHONOPY_SDIST = "phonopy-sdist"
-_SOURCE_KEYS = {"phonopy": {"force_sets", "supercell_matrix", "hessian"}, "extxyz": {"index"}}
+_SOURCE_KEYS = {
+    "phonopy": {"force_sets", "supercell_matrix", "hessian"},
+    "extxyz": {"index", "hessian_key"},
+    "npz": {"energy_unit", "length_unit"},
+    "orca_hess": set(),
+}
 
 
 @dataclass(frozen=True)
@@ -57,6 +85,7 @@ class TrainConfig:
     train: list
     valid: list = field(default_factory=list)
     phonons: dict = field(default_factory=dict)
+    spectra: list = field(default_factory=list)
     loss_weights: dict = field(default_factory=lambda: {"energy": 1.0, "forces": 10.0})
     batch_size: int = 4
     epochs: int = 100
@@ -79,7 +108,7 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, raw: dict, base: Path) -> TrainConfig:
         """Parse a configuration dict; relative output paths are taken relative to ``base``."""
-        known = {"model", "init_from", "data", "phonons", "loss_weights", "batch_size", "epochs", "seed",
+        known = {"model", "init_from", "data", "phonons", "spectra", "loss_weights", "batch_size", "epochs", "seed",
                  "hessian_projections", "optimizer", "valid_every", "checkpoint_every", "output"}
         unknown = set(raw) - known
         if unknown:
@@ -91,8 +120,12 @@ class TrainConfig:
             raise ValueError("the configuration needs data.train: a list of data sources")
         root = data.get("root")
         data_root = PHONOPY_SDIST if root == PHONOPY_SDIST else base / (root or ".")
-        for source in [*data["train"], *data.get("valid", []), *(raw.get("phonons") or {}).values()]:
+        spectra = list(raw.get("spectra") or [])
+        for source in [*data["train"], *data.get("valid", []), *(raw.get("phonons") or {}).values(), *spectra]:
             _check_source(source)
+        weights = raw.get("loss_weights") or {}
+        if weights.get("spectrum") and not spectra:
+            raise ValueError("loss_weights.spectrum needs reference spectra: a 'spectra' list of data sources")
         output = raw.get("output") or {}
         checkpoint = output.get("checkpoint", "checkpoint.npz")
         scalars = {k: raw[k] for k in ("loss_weights", "batch_size", "epochs", "seed", "hessian_projections",
@@ -104,6 +137,7 @@ class TrainConfig:
             train=list(data["train"]),
             valid=list(data.get("valid") or []),
             phonons=dict(raw.get("phonons") or {}),
+            spectra=spectra,
             optimizer=OptimConfig(**(raw.get("optimizer") or {})),
             output_model=base / output.get("model", "model.npz"),
             checkpoint=base / checkpoint if checkpoint else None,
@@ -116,6 +150,8 @@ class TrainConfig:
 
 
 def _check_source(source: dict) -> None:
+    if not isinstance(source, dict):
+        raise TypeError(f"a data source is a mapping like {{extxyz: file.xyz}}, got {source!r}")
     kinds = [k for k in _SOURCE_KEYS if k in source]
     if len(kinds) != 1:
         raise ValueError(f"a data source needs exactly one of {sorted(_SOURCE_KEYS)}; got {source}")
@@ -132,9 +168,60 @@ def read_source(source: dict, root: Path) -> list[Sample]:
     """The samples of one data source (a dict of the configuration's ``data`` lists)."""
     _check_source(source)
     if "extxyz" in source:
-        return read_extxyz(root / source["extxyz"], source.get("index", ":"))
+        return read_extxyz(root / source["extxyz"], source.get("index", ":"), source.get("hessian_key", "hessian"))
+    if "npz" in source:
+        return read_npz(root / source["npz"], energy_unit=source.get("energy_unit", "eV"),
+                        length_unit=source.get("length_unit", "angstrom"))
+    if "orca_hess" in source:
+        return [read_orca_hess(root / source["orca_hess"])]
     return read_phonopy(root / source["phonopy"], force_sets=_path(root, source.get("force_sets")),
                         supercell_matrix=source.get("supercell_matrix"), hessian=bool(source.get("hessian", False)))
+
+
+SPECTRUM_KEYS = ("eigenvalues", "frequencies_cm1")
+
+
+def read_spectrum_source(source: dict, root: Path) -> list[tuple]:
+    """[(molecule, reference)] of one ``spectra`` entry: ``reference`` is a (N, 3, N, 3) Hessian in
+    eV/Å² or, for an ``.npz`` with ``eigenvalues`` (eV/(Å²·amu)) or ``frequencies_cm1``, the sorted
+    vibrational eigenvalues (see :func:`~phonax_fast.training.losses.spectrum_target`)."""
+    _check_source(source)
+    if "npz" in source:
+        path = root / source["npz"]
+        with np.load(path, allow_pickle=False) as z:
+            found = [k for k in SPECTRUM_KEYS if k in z.files]
+            if found:
+                return [_spectrum_npz(path, {k: np.asarray(z[k]) for k in z.files}, found, source)]
+    if "phonopy" in source:
+        raise ValueError(f"spectrum references are molecules (extxyz, npz, orca_hess), got {source}")
+    samples = read_source(source, root)
+    if any(s.hessian is None for s in samples):
+        raise ValueError(f"spectrum reference {source} has structures without a Hessian (or eigenvalues)")
+    return [(s.atoms, s.hessian) for s in samples]
+
+
+def _spectrum_npz(path, data: dict, found: list, source: dict):
+    from ase import Atoms
+
+    from ..units import CM1_PER_THZ, THZ_PER_SQRT_EV_A2_AMU
+    from .data import _unit_factors
+
+    if len(found) > 1:
+        raise ValueError(f"{path}: give one of {SPECTRUM_KEYS}, not both")
+    if "numbers" not in data or "positions" not in data:
+        raise ValueError(f"{path}: a spectrum reference needs numbers and positions besides {found[0]}")
+    unknown = set(data) - {"numbers", "positions", "masses", *SPECTRUM_KEYS}
+    if unknown:
+        raise ValueError(f"{path}: unknown keys {sorted(unknown)} in a spectrum reference")
+    length = _unit_factors("eV", source.get("length_unit", "angstrom"))[1]
+    atoms = Atoms(numbers=data["numbers"].astype(int), positions=np.asarray(data["positions"], float) * length)
+    if "masses" in data:
+        atoms.set_masses(data["masses"])
+    values = np.asarray(data[found[0]], dtype=float)
+    if found[0] == "frequencies_cm1":  # ν = sign(λ)√|λ|: back to eigenvalues
+        thz = values / CM1_PER_THZ / THZ_PER_SQRT_EV_A2_AMU
+        values = np.sign(thz) * thz**2
+    return atoms, np.sort(values)
 
 
 def load_reference(source: dict, root: Path):

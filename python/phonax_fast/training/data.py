@@ -7,10 +7,22 @@ Readers:
   or ``phonopy_disp.yaml`` / ``POSCAR-unitcell`` + ``FORCE_SETS``).
 * :func:`phonopy_hessian_sample` — the perfect supercell with phonopy's force constants as Hessian
   labels (the "Hessian data" of the paper).
+* Molecular Hessians (any structure, periodic or not, but typically molecules):
+  :func:`read_extxyz` also takes a Hessian stored on each frame, :func:`read_npz` reads NumPy
+  archives, :func:`read_orca_hess` reads ORCA's ``.hess`` files; :func:`write_extxyz` writes
+  samples (Hessians included) in the convention :func:`read_extxyz` reads.
+
+Hessian convention everywhere: ∂²E/∂x_{iα}∂x_{jβ} in eV/Å², as a (3N, 3N) matrix with row and
+column index 3·i + α (atom i, Cartesian direction α = x, y, z), i.e. the matrix
+``hessian.reshape(3N, 3N)`` of the (N, 3, N, 3) array :class:`Sample` stores. In extxyz files it is
+``atoms.info["hessian"]``: a (3N, 3N) array (ASE writes it as JSON) or the same matrix flattened
+row by row (9N² numbers); or the per-atom array ``atoms.arrays["hessian"]`` of shape (N, 9N)
+holding rows 3i, 3i+1, 3i+2 of the matrix for atom i.
 """
 
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,27 +67,215 @@ class Sample:
             raise ValueError("a stress label needs a cell periodic in all three directions")
 
 
-def read_extxyz(path, index=":") -> list[Sample]:
+def hessian_array(value, n_atoms: int, where: str = "hessian") -> np.ndarray:
+    """A Hessian given as (3N, 3N), (N, 3, N, 3), (N, 9N) per-atom rows or 9N² flat numbers
+    (row-major, index 3·i + α; see the module doc) as the (N, 3, N, 3) array of :class:`Sample`.
+
+    Raises ``ValueError`` naming ``where`` if the size does not fit ``n_atoms`` atoms."""
+    h = np.asarray(value, dtype=float)
+    n3 = 3 * n_atoms
+    if h.shape in {(n3, n3), (n_atoms, 3, n_atoms, 3), (n_atoms, 3 * n3), (n3 * n3,)}:
+        return h.reshape(n_atoms, 3, n_atoms, 3)
+    raise ValueError(f"{where} of shape {h.shape} does not fit {n_atoms} atoms: expected ({n3}, {n3}), "
+                     f"({n_atoms}, 3, {n_atoms}, 3), per-atom rows ({n_atoms}, {3 * n3}) or {n3 * n3} numbers "
+                     "(eV/Å², row and column index 3·atom + direction)")
+
+
+def read_extxyz(path, index=":", hessian_key: str = "hessian") -> list[Sample]:
     """Samples from any file ``ase.io.read`` understands, with the labels stored on each frame.
 
-    Energy, forces and stress (ASE's Voigt or 3×3, eV/Å³) are taken where present.
+    Energy, forces and stress (ASE's Voigt or 3×3, eV/Å³) are taken where present, and a Hessian
+    (eV/Å²) from ``atoms.info[hessian_key]`` or ``atoms.arrays[hessian_key]`` (see the module doc
+    for the layouts).
     """
     from ase.io import read
     from ase.stress import voigt_6_to_full_3x3_stress
 
+    frames = read(path, index=index)
     samples = []
-    for atoms in read(path, index=index):
+    for k, atoms in enumerate([frames] if isinstance(frames, Atoms) else frames):
         calc = atoms.calc
         results = calc.results if calc is not None else {}
         stress = results.get("stress")
         if stress is not None and np.shape(stress) == (6,):
             stress = voigt_6_to_full_3x3_stress(stress)
+        hessian = atoms.info.get(hessian_key, atoms.arrays.get(hessian_key))
+        if hessian is not None:
+            hessian = hessian_array(hessian, len(atoms), f"{path} frame {k}: {hessian_key!r}")
         clean = atoms.copy()
         clean.calc = None
-        samples.append(Sample(clean, results.get("energy"), results.get("forces"), stress))
+        clean.info.pop(hessian_key, None)
+        if hessian_key in clean.arrays:
+            del clean.arrays[hessian_key]
+        samples.append(Sample(clean, results.get("energy"), results.get("forces"), stress, hessian))
     if not samples:
         raise ValueError(f"{path} holds no structures")
     return samples
+
+
+def write_extxyz(path, samples, hessian_key: str = "hessian") -> None:
+    """Write samples as extended XYZ: energy, forces and stress as ASE calculator results, the
+    Hessian (eV/Å²) as ``atoms.info[hessian_key]``, a (3N, 3N) matrix; :func:`read_extxyz` reads it back."""
+    from ase.calculators.singlepoint import SinglePointCalculator
+    from ase.io import write
+
+    from ..fileio import atomic_write_named
+
+    frames = []
+    for s in samples:
+        atoms = s.atoms.copy()
+        results = {k: v for k, v in (("energy", s.energy), ("forces", s.forces), ("stress", s.stress)) if v is not None}
+        if s.stress is not None:
+            results["stress"] = np.asarray(s.stress)[[0, 1, 2, 1, 0, 0], [0, 1, 2, 2, 2, 1]]
+        if results:
+            atoms.calc = SinglePointCalculator(atoms, **results)
+        if s.hessian is not None:
+            n3 = 3 * len(atoms)
+            atoms.info[hessian_key] = np.asarray(s.hessian).reshape(n3, n3)
+        frames.append(atoms)
+    atomic_write_named(Path(path), lambda name: write(name, frames, format="extxyz"))
+
+
+def _unit_factors(energy_unit: str, length_unit: str) -> tuple[float, float]:
+    from ase import units
+
+    energy = {"eV": 1.0, "hartree": units.Hartree, "kcal/mol": units.kcal / units.mol}
+    length = {"angstrom": 1.0, "bohr": units.Bohr}
+    if energy_unit not in energy:
+        raise ValueError(f"unknown energy unit {energy_unit!r}; use one of {sorted(energy)}")
+    if length_unit not in length:
+        raise ValueError(f"unknown length unit {length_unit!r}; use one of {sorted(length)}")
+    return energy[energy_unit], length[length_unit]
+
+
+def read_npz(path, *, energy_unit: str = "eV", length_unit: str = "angstrom") -> list[Sample]:
+    """Samples from a NumPy archive of one or several structures of the same atoms.
+
+    Keys (M structures of N atoms; the leading M axis is left out for a single structure):
+
+    * ``numbers`` (N,) atomic numbers — required; ``positions`` (M, N, 3) — required;
+    * ``hessian`` (M, 3N, 3N) or (M, N, 3, N, 3), energy/length²;
+    * ``energy`` (M,); ``forces`` (M, N, 3), energy/length;
+    * ``cell`` (3, 3) or (M, 3, 3) and ``pbc`` (3,) bools (default: a molecule, no cell);
+    * ``masses`` (N,) amu (default: ASE's standard atomic masses).
+
+    Units: eV and Å by default; ``energy_unit`` ("eV", "hartree", "kcal/mol") and ``length_unit``
+    ("angstrom", "bohr") convert, e.g. Hartree/bohr² Hessians with ``energy_unit="hartree",
+    length_unit="bohr"``. Samples are in eV, Å, eV/Å, eV/Å².
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no .npz file at {path}")
+    e_unit, l_unit = _unit_factors(energy_unit, length_unit)
+    with np.load(path, allow_pickle=False) as z:
+        data = {k: np.asarray(z[k]) for k in z.files}
+    missing = {"numbers", "positions"} - set(data)
+    if missing:
+        raise ValueError(f"{path} lacks {sorted(missing)}; it holds {sorted(data)}")
+    unknown = set(data) - {"numbers", "positions", "hessian", "energy", "forces", "cell", "pbc", "masses"}
+    if unknown:
+        raise ValueError(f"{path}: unknown keys {sorted(unknown)}")
+    numbers = data["numbers"].astype(int)
+    if numbers.ndim != 1:
+        raise ValueError(f"{path}: numbers must have shape (N,), got {numbers.shape}")
+    n = len(numbers)
+    positions = data["positions"]
+    if positions.shape[-2:] != (n, 3) or positions.ndim not in (2, 3):
+        raise ValueError(f"{path}: positions of shape {positions.shape} do not fit {n} atoms: expected ({n}, 3) or (M, {n}, 3)")
+    single = positions.ndim == 2
+    positions = positions.reshape(-1, n, 3) * l_unit
+    m = len(positions)
+
+    def per_structure(key, shape, factor):
+        if key not in data:
+            return [None] * m
+        value = data[key].astype(float)
+        if value.shape == shape and (single or m == 1):
+            value = value[None]
+        if value.shape[0] != m or (shape and value[0].size != int(np.prod(shape))):
+            raise ValueError(f"{path}: {key} of shape {data[key].shape} does not fit {m} structure(s) of {n} atoms "
+                             f"(expected {shape if single else (m, *shape)})")
+        return list(value * factor)
+
+    energy = per_structure("energy", (), e_unit)
+    forces = per_structure("forces", (n, 3), e_unit / l_unit)
+    hess_shape = data["hessian"].shape[-4:] if "hessian" in data and data["hessian"].ndim in (4, 5) else (3 * n, 3 * n)
+    hessians = per_structure("hessian", hess_shape, e_unit / l_unit**2)
+    cells = per_structure("cell", (3, 3), l_unit) if "cell" in data else [None] * m
+    pbc = data.get("pbc", np.zeros(3, bool)).astype(bool)
+    samples = []
+    for k in range(m):
+        atoms = Atoms(numbers=numbers, positions=positions[k], cell=cells[k], pbc=pbc)
+        if "masses" in data:
+            atoms.set_masses(data["masses"])
+        h = None if hessians[k] is None else hessian_array(hessians[k], n, f"{path}: hessian[{k}]")
+        samples.append(Sample(atoms, None if energy[k] is None else float(energy[k]), forces[k], hessian=h))
+    return samples
+
+
+def read_orca_hess(path) -> Sample:
+    """The molecule and Hessian of an ORCA ``.hess`` file (``$hessian`` in Hartree/bohr², converted to
+    eV/Å²; ``$atoms`` with masses in amu and coordinates in bohr; ``$act_energy`` in Hartree, taken as
+    the energy label when present and non-zero)."""
+    from ase import units
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no ORCA .hess file at {path}")
+    sections: dict[str, list[str]] = {}
+    name = None
+    for line in path.read_text().splitlines():
+        stripped = line.strip()
+        if stripped.startswith("$"):
+            name = stripped[1:].split()[0] if len(stripped) > 1 else ""
+            sections[name] = []
+        elif name is not None and stripped and not stripped.startswith("#"):
+            sections[name].append(stripped)
+    for needed in ("hessian", "atoms"):
+        if needed not in sections:
+            raise ValueError(f"{path} has no ${needed} section; is it an ORCA .hess file?")
+    try:
+        n = int(sections["atoms"][0])
+        rows = [line.split() for line in sections["atoms"][1 : 1 + n]]
+        symbols = [r[0] for r in rows]
+        masses = np.array([float(r[1]) for r in rows])
+        positions = np.array([[float(x) for x in r[2:5]] for r in rows]) * units.Bohr
+        if len(rows) != n or positions.shape != (n, 3):
+            raise ValueError
+    except (ValueError, IndexError):
+        raise ValueError(f"{path}: malformed $atoms section (expected N, then N lines 'symbol mass x y z')") from None
+    hessian = _orca_matrix(sections["hessian"], path)
+    if hessian.shape != (3 * n, 3 * n):
+        raise ValueError(f"{path}: $hessian is {hessian.shape[0]}×{hessian.shape[1]} but $atoms has {n} atoms")
+    energy = None
+    if sections.get("act_energy"):
+        value = float(sections["act_energy"][0].split()[0])
+        energy = value * units.Hartree if value != 0.0 else None
+    atoms = Atoms([re.sub(r"[^A-Za-z]", "", s).capitalize() for s in symbols], positions=positions, masses=masses)
+    h = hessian * units.Hartree / units.Bohr**2
+    return Sample(atoms, energy=energy, hessian=hessian_array(0.5 * (h + h.T), n, f"{path}: $hessian"))
+
+
+def _orca_matrix(lines: list[str], path) -> np.ndarray:
+    """A square matrix printed by ORCA in column blocks: the size, then for each block a line of
+    column indices followed by one line per row, 'row value value …'."""
+    try:
+        size = int(lines[0].split()[0])
+        matrix = np.full((size, size), np.nan)
+        k = 1
+        while k < len(lines):
+            columns = [int(c) for c in lines[k].split()]
+            for r in range(size):
+                parts = lines[k + 1 + r].split()
+                if int(parts[0]) != r or len(parts) != len(columns) + 1:
+                    raise ValueError
+                matrix[r, columns] = [float(v) for v in parts[1:]]
+            k += size + 1
+    except (ValueError, IndexError):
+        raise ValueError(f"{path}: malformed $hessian section (ORCA column blocks expected)") from None
+    if np.isnan(matrix).any():
+        raise ValueError(f"{path}: $hessian does not cover all {size} columns")
+    return matrix
 
 
 def load_phonopy(path, *, force_sets=None, supercell_matrix=None):

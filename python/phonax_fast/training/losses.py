@@ -9,7 +9,11 @@ All losses are mean squares in the label's units squared:
   tangents (weight 1/K) an unbiased estimate of the mean squared row norm of H_model − H_ref,
   with unit tangents (weight 1) its exact value. Full Hessians of the model are never formed:
   each v_k costs one forward-over-reverse Hessian-vector product;
-* spectrum: :func:`spectrum_loss`, squared differences of sorted dynamical-matrix eigenvalues.
+* spectrum: squared differences of sorted dynamical-matrix eigenvalues, (eV/(Å²·amu))²:
+  :func:`spectrum_loss` for a crystal at one q, and for training (``loss_weights["spectrum"]``) the
+  mean over reference molecules (:class:`SpectrumTarget`, :func:`spectra_loss`) of the
+  vibrational-spectrum loss of :mod:`~phonax_fast.training.spectrum_finetune`. Unlike the other
+  terms it does not come from the batch: every step adds the full spectra of all references.
 """
 
 from __future__ import annotations
@@ -20,9 +24,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..graphs.graph import Graph
 from .batching import Batch
 
-LOSS_TERMS = ("energy", "forces", "stress", "hessian")
+BATCH_TERMS = ("energy", "forces", "stress", "hessian")
+LOSS_TERMS = (*BATCH_TERMS, "spectrum")
 
 
 class Prediction(NamedTuple):
@@ -86,14 +92,66 @@ def loss_terms(pred: Prediction, batch: Batch) -> dict:
     }
 
 
-def total_loss(model, params, batch: Batch, weights: dict) -> tuple[jnp.ndarray, dict]:
-    """(Σ_t weights[t] · term_t, terms) for the terms named in ``weights`` (see :data:`LOSS_TERMS`)."""
+class SpectrumTarget(NamedTuple):
+    """A molecule's reference vibrational spectrum for the spectrum loss (a JAX pytree).
+
+    Attributes:
+        graph: the molecule at the reference geometry.
+        projector: (3N, k) real projector onto the vibrations, amu^-1/2
+            (:func:`~phonax_fast.training.spectrum_finetune.vibrational_projector`).
+        target: (k,) reference eigenvalues, ascending, eV/(Å²·amu).
+    """
+
+    graph: Graph
+    projector: jnp.ndarray
+    target: jnp.ndarray
+
+
+def spectrum_target(atoms, reference, species, cutoff: float) -> SpectrumTarget:
+    """The :class:`SpectrumTarget` of a molecule (``atoms``, no periodic boundaries, at the geometry
+    where ``reference`` was computed): ``reference`` is its vibrational eigenvalues (3N−6,) in
+    eV/(Å²·amu), or a Cartesian Hessian (3N, 3N) / (N, 3, N, 3) in eV/Å² whose eigenvalues are
+    taken with rigid-body modes projected out."""
+    from ..graphs.neighbors import periodic_graph
+    from ..graphs.validation import validate_structure
+    from .spectrum_finetune import reference_eigenvalues, vibrational_projector
+
+    if atoms.pbc.any():
+        raise ValueError(f"spectrum references are isolated molecules; {atoms.get_chemical_formula()} has "
+                         f"pbc={atoms.pbc.tolist()}")
+    validate_structure(atoms, species)
+    reference = np.asarray(reference, dtype=float)
+    n3 = 3 * len(atoms)
+    if reference.size == n3 * n3:
+        reference = reference_eigenvalues(atoms, reference.reshape(n3, n3))
+    projector = vibrational_projector(atoms)
+    if reference.shape != (projector.shape[1],):
+        raise ValueError(f"reference spectrum of shape {reference.shape} for {atoms.get_chemical_formula()}: "
+                         f"expected its {projector.shape[1]} vibrational eigenvalues or a ({n3}, {n3}) Hessian")
+    graph = jax.tree_util.tree_map(jnp.asarray, periodic_graph(atoms, cutoff, species))
+    return SpectrumTarget(graph, jnp.asarray(projector), jnp.asarray(np.sort(reference)))
+
+
+def spectra_loss(model, params, spectra) -> jnp.ndarray:
+    """Mean over the :class:`SpectrumTarget` s of mean_k (λ_k(model) − target_k)², (eV/(Å²·amu))²."""
+    from .spectrum_finetune import molecular_spectrum_loss
+
+    if not spectra:
+        raise ValueError("the spectrum loss needs reference spectra (SpectrumTarget s)")
+    return sum(molecular_spectrum_loss(model, params, s.graph, s.projector, s.target) for s in spectra) / len(spectra)
+
+
+def total_loss(model, params, batch: Batch, weights: dict, spectra=()) -> tuple[jnp.ndarray, dict]:
+    """(Σ_t weights[t] · term_t, terms) for the terms named in ``weights`` (see :data:`LOSS_TERMS`);
+    the ``spectrum`` term needs ``spectra`` (a sequence of :class:`SpectrumTarget`)."""
     unknown = set(weights) - set(LOSS_TERMS)
     if unknown:
         raise ValueError(f"unknown loss terms {sorted(unknown)}; use {LOSS_TERMS}")
     if "hessian" not in weights:  # skip the Hessian-vector products (shapes are static, so this is free)
         batch = batch._replace(tangents=batch.tangents[:0], hvp_targets=batch.hvp_targets[:0], tangent_weights=batch.tangent_weights[:0])
     terms = loss_terms(predict(model, params, batch), batch)
+    if "spectrum" in weights:
+        terms["spectrum"] = spectra_loss(model, params, spectra)
     return sum(w * terms[t] for t, w in weights.items()), terms
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from ..models import MODEL_CLASSES, load
 from .batching import Batcher
-from .config import TrainConfig, load_reference, read_source
+from .config import TrainConfig, load_reference, read_source, read_spectrum_source
+from .losses import spectrum_target
 from .metrics import commensurate_qpoints, frequency_errors
 from .trainer import train
 
@@ -36,11 +37,14 @@ def run(config: TrainConfig, log=print):
     common = {"species": model.species, "cutoff": model.cutoff, "batch_size": config.batch_size}
     train_data = Batcher(train_samples, seed=config.seed, hessian_projections=config.hessian_projections, **common)
     valid_data = Batcher(valid_samples, shuffle=False, hessian_projections=0, **common) if valid_samples else None
-    log(f"training {model.model_name} on {len(train_samples)} structures ({len(valid_samples)} for validation)")
+    spectra = [spectrum_target(atoms, reference, model.species, model.cutoff)
+               for source in config.spectra for atoms, reference in read_spectrum_source(source, root)]
+    log(f"training {model.model_name} on {len(train_samples)} structures ({len(valid_samples)} for validation)"
+        + (f", {len(spectra)} reference spectra" if spectra else ""))
     model, history = train(
         model, train_data, epochs=config.epochs, loss_weights=config.loss_weights, optim=config.optimizer,
         valid_data=valid_data, checkpoint=config.checkpoint, valid_every=config.valid_every,
-        checkpoint_every=config.checkpoint_every, log=log,
+        checkpoint_every=config.checkpoint_every, log=log, spectra=spectra,
     )
     model.save(config.output_model)
     log(f"model written to {config.output_model}")

@@ -18,7 +18,7 @@ from ..fileio import atomic_write
 from ..progress import progress_bar
 from .batching import Batcher
 from .losses import predict, total_loss
-from .metrics import evaluate
+from .metrics import evaluate, spectrum_errors
 
 OPTIMIZERS = ("adamw", "amsgrad")
 SCHEDULES = ("constant", "cosine", "exponential")
@@ -94,14 +94,16 @@ class History:
 
 
 @partial(jax.jit, static_argnames=("optim", "total_steps", "weights"))
-def train_step(model, state: TrainState, batch, optim: OptimConfig, total_steps: int, weights: tuple):
+def train_step(model, state: TrainState, batch, optim: OptimConfig, total_steps: int, weights: tuple, spectra=()):
     """One optimiser step; returns (new state, loss, loss terms).
 
     ``weights``: sorted ``((term, weight), …)``. Static arguments are hashable so that runs with the
-    same settings and batch shapes reuse one compilation.
+    same settings and batch shapes reuse one compilation. ``spectra``: the reference spectra
+    (:class:`~phonax_fast.training.losses.SpectrumTarget`) of a ``spectrum`` term.
     """
     optimizer = make_optimizer(optim, total_steps)
-    (loss, terms), grads = jax.value_and_grad(lambda p: total_loss(model, p, batch, dict(weights)), has_aux=True)(state.params)
+    (loss, terms), grads = jax.value_and_grad(lambda p: total_loss(model, p, batch, dict(weights), spectra),
+                                              has_aux=True)(state.params)
     updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
     params = optax.apply_updates(state.params, updates)
     decay = optim.ema_decay
@@ -142,7 +144,7 @@ def load_checkpoint(path: Path, like: TrainState) -> tuple[TrainState, int, Hist
 
 def train(model, train_data: Batcher, *, epochs: int, loss_weights: dict, optim: OptimConfig = OptimConfig(),
           valid_data: Batcher | None = None, checkpoint: Path | None = None, valid_every: int = 10,
-          checkpoint_every: int = 10, log=None):
+          checkpoint_every: int = 10, log=None, spectra=()):
     """Train ``model`` on ``train_data`` for ``epochs`` epochs.
 
     Args:
@@ -153,6 +155,9 @@ def train(model, train_data: Batcher, *, epochs: int, loss_weights: dict, optim:
         checkpoint: ``.npz`` path; if it exists, training resumes from it.
         valid_every / checkpoint_every: in epochs (the last epoch always does both).
         log: called with the record (a dict) of every ``valid_every``-th epoch, e.g. ``print``.
+        spectra: reference molecular spectra (:class:`~phonax_fast.training.losses.SpectrumTarget`)
+            for a ``spectrum`` loss weight; whenever validation runs, the record also gets their
+            frequency errors with the EMA weights (``"spectrum_errors": {"mae_cm1": …, "max_cm1": …}``).
     Returns:
         (model with the EMA weights, or the last weights without EMA; :class:`History`).
     """
@@ -165,11 +170,15 @@ def train(model, train_data: Batcher, *, epochs: int, loss_weights: dict, optim:
     weights = tuple(sorted((k, float(v)) for k, v in loss_weights.items() if v))
     if not weights:
         raise ValueError("all loss weights are zero")
+    spectra = tuple(spectra)
+    if "spectrum" in dict(weights) and not spectra:
+        raise ValueError("loss_weights has a spectrum term but no reference spectra were given")
     with progress_bar(total=(epochs - start) * len(train_data), desc="training", unit="step") as bar:
         for epoch in range(start, epochs):
             sums, n = {}, 0
             for batch in train_data.epoch(epoch):
-                state, loss, terms = train_step(model, state, batch, optim, total_steps, weights)
+                state, loss, terms = train_step(model, state, batch, optim, total_steps, weights,
+                                                spectra if "spectrum" in dict(weights) else ())
                 n += 1
                 for k, v in {"loss": loss, **terms}.items():
                     sums[k] = sums.get(k, 0.0) + float(v)
@@ -182,6 +191,8 @@ def train(model, train_data: Batcher, *, epochs: int, loss_weights: dict, optim:
             report = (epoch + 1) % valid_every == 0 or epoch + 1 == epochs
             if valid_data is not None and report:
                 record["valid"] = evaluate(model, state.ema, valid_data, predict_jit)
+            if spectra and report:
+                record["spectrum_errors"] = spectrum_errors(model, state.ema, spectra)
             history.records.append(record)
             if checkpoint is not None and ((epoch + 1) % checkpoint_every == 0 or epoch + 1 == epochs):
                 save_checkpoint(Path(checkpoint), state, epoch + 1, history)
