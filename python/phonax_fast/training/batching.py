@@ -85,10 +85,13 @@ class Batcher:
         seed: shuffling and projection seed; epoch ``e`` uses ``numpy.random.default_rng([seed, e])``.
         shuffle: shuffle the order every epoch.
         hessian_projections: K random tangents per batch, or 0 for the full Hessian (see module doc).
+        min_sizes: pad every batch to at least these :class:`BatchSizes` (e.g. the sizes of a larger
+            data set of the same structures), so that batchers of different subsets share one
+            compiled training step. ``structures`` counts the padding slot (batch size + 1).
     """
 
     def __init__(self, samples: list[Sample], species, cutoff: float, batch_size: int, *, seed: int = 0,
-                 shuffle: bool = True, hessian_projections: int = 4):
+                 shuffle: bool = True, hessian_projections: int = 4, min_sizes: BatchSizes | None = None):
         if not samples:
             raise ValueError("no samples to batch")
         if batch_size < 1:
@@ -111,6 +114,11 @@ class Batcher:
             structures=self.batch_size + 1,
             tangents=(hessian_projections or 3 * max(hessian_nodes)) if has_hessian else 0,
         )
+        if min_sizes is not None:
+            if min_sizes.tangents and has_hessian and not hessian_projections and min_sizes.tangents != self.sizes.tangents:
+                raise ValueError("min_sizes.tangents cannot change the number of unit tangents of full Hessians "
+                                 "(hessian_projections=0)")
+            self.sizes = BatchSizes(*(max(a, int(b)) for a, b in zip(self.sizes, min_sizes)))
 
     def __len__(self) -> int:
         return math.ceil(len(self.samples) / self.batch_size)
