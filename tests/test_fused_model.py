@@ -44,3 +44,18 @@ def test_force_constants(models):
     fcs = [pf.forceconstants.crystal_force_constants(atoms, model, "masked")[0] for model in models]
     np.testing.assert_array_equal(fcs[0].translations, fcs[1].translations)
     assert rel(fcs[0].fc, fcs[1].fc) < TOL
+
+
+def test_auto_backend_is_the_faster_one_here_and_not_saved(models, tmp_path):
+    from phonax_fast.ops.convolution import resolve_backend
+
+    platform = jax.default_backend()
+    assert resolve_backend("auto") == ("fused" if platform == "cpu" else "e3nn")
+    assert pf.models.NequIP.init(["Si"]).config.backend == "auto"
+    with pytest.raises(ValueError, match="unknown convolution backend"):
+        models[0].with_backend("cuda")
+    models[0].save(tmp_path / "m.npz")
+    loaded = pf.models.load(tmp_path / "m.npz")
+    assert loaded.config.backend == "auto"
+    for a, b in zip(jax.tree_util.tree_leaves(loaded.params), jax.tree_util.tree_leaves(models[0].params)):
+        np.testing.assert_array_equal(a, b)

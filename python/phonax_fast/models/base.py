@@ -4,7 +4,8 @@ File format (``.npz``, written atomically): one entry ``__model__`` holding a JS
 ``{"model": <class name>, "format": 1, "config": {...hyper-parameters...}}`` and one entry per
 parameter array, named by its path in the parameter tree (``layers/0/radial/1``; dict keys and
 list indices joined by ``/``; list containers are marked by a ``#`` prefix on the index).
-Arrays are stored in float64.
+Arrays are stored in float64. The convolution backend is how a model is evaluated, not what it
+is: it is not saved, and loaded models use ``"auto"`` (a ``backend`` stored by older files is ignored).
 """
 
 from __future__ import annotations
@@ -82,7 +83,12 @@ class EnergyModel:
         return replace(self, params=params)
 
     def with_backend(self, backend: str) -> "EnergyModel":
-        """The same model and weights evaluated by another convolution backend ("e3nn" or "fused")."""
+        """The same model and weights evaluated by another convolution backend ("auto", "e3nn" or
+        "fused", see :func:`phonax_fast.ops.convolution.resolve_backend`)."""
+        from ..ops.convolution import BACKENDS
+
+        if backend not in BACKENDS:
+            raise ValueError(f"unknown convolution backend {backend!r}; available: {BACKENDS}")
         return replace(self, config=replace(self.config, backend=backend))
 
     @classmethod
@@ -91,7 +97,10 @@ class EnergyModel:
         return cls.config_class(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
 
     def config_dict(self) -> dict:
-        return asdict(self.config)
+        """The hyper-parameters that define the model (the evaluation backend is not one of them)."""
+        config = asdict(self.config)
+        config.pop("backend", None)
+        return config
 
     def save(self, path) -> None:
         """Write the model to ``path`` (.npz, see module docstring), atomically."""
@@ -116,7 +125,8 @@ def load_file(path) -> EnergyModel:
     cls = MODEL_CLASSES.get(header["model"])
     if cls is None:
         raise ValueError(f"{path}: unknown model class {header['model']!r}; known: {sorted(MODEL_CLASSES)}")
-    return cls(config=cls.config_from_dict(header["config"]), params=_unflatten(arrays))
+    config = {k: v for k, v in header["config"].items() if k != "backend"}
+    return cls(config=cls.config_from_dict(config), params=_unflatten(arrays))
 
 
 def _flatten(tree, prefix="") -> dict:

@@ -43,7 +43,7 @@ class MACEConfig:
     radial_hidden: tuple[int, ...] = (64,)
     cutoff_power: int = 6
     avg_num_neighbors: float = 12.0
-    backend: str = "e3nn"
+    backend: str = "auto"  # convolution backend: "auto", "e3nn" or "fused" (ops.convolution)
 
     def __post_init__(self):
         if not 1 <= self.correlation <= 3:

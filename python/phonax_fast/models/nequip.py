@@ -34,7 +34,7 @@ class NequIPConfig:
     radial_hidden: tuple[int, ...] = (64,)
     cutoff_power: int = 6
     avg_num_neighbors: float = 12.0
-    backend: str = "e3nn"
+    backend: str = "auto"  # convolution backend: "auto", "e3nn" or "fused" (ops.convolution)
 
     @property
     def sh_irreps(self) -> e3nn.Irreps:
