@@ -8,6 +8,16 @@
 //   w: out[e, u]     = sum_{i,k} x[s, u, i] M[i, k] z[r, u, k]
 //   y: out[e, j]    += sum_{ijk} C_{ijk} G[i, k],  G[i, k] = sum_u w[e, u] x[s, u, i] z[r, u, k]
 // The batch is walked in tiles so that the rows a tile touches stay in cache.
+//
+// In a block of Hessian-vector products every batched call has exactly one batched operand (the
+// tangent); the others are primal values shared by the whole batch. When that operand enters
+// linearly after a contraction of the two shared ones, the contraction is done once per edge and
+// path and each batch element only pays for the last, cheapest step ("shared" paths below):
+//   z, x slots, batched w:      base[u, :] from x M (or M z) once, out_b[u, :] += w_b[u] base[u, :]
+//   w slot, batched x | z | Y:  out_b[u] = <x_b[u, :], M z[u, :]> | <x[u, :] M, z_b[u, :]>
+//                                          | sum_j Y_b[j] H[j, u]
+//   y slot, batched w:          out_b[j] += sum_u w_b[u] H[j, u]
+// with H[j, u] = sum_{ik} C_{ijk} x[u, i] z[u, k].
 #include "tp_conv.h"
 
 #include <algorithm>
@@ -18,6 +28,13 @@ namespace phonax {
 namespace {
 
 constexpr int64_t kBatchTile = 16;
+
+// Per-worker scratch: contracted blocks M of a batch tile, and one shared per-path contraction
+// (base[u, :] or H[j, u], at most mul * kMaxDim values).
+template <typename T>
+struct Scratch {
+  std::vector<T> blocks, base;
+};
 
 struct PathInfo {
   int32_t x_off, y_off, o_off, w_off, mul, d1, d2, d3, cg_off, cg_len;
@@ -99,7 +116,56 @@ struct Blocks {
       }
     for (int n = 0; n < D1 * D3; ++n) g[n] = acc[n];
   }
+  // base[u, k] = sum_i x[u, i] M[i, k]
+  template <typename T, int D1, int D3>
+  static void contract_x(const T* m, const T* x, T* base, int mul) {
+    for (int u = 0; u < mul; ++u, x += D1, base += D3) {
+      T acc[D3] = {};
+      for (int i = 0; i < D1; ++i)
+        for (int k = 0; k < D3; ++k) acc[k] += x[i] * m[i * D3 + k];
+      for (int k = 0; k < D3; ++k) base[k] = acc[k];
+    }
+  }
+  // base[u, i] = sum_k M[i, k] z[u, k]
+  template <typename T, int D1, int D3>
+  static void contract_z(const T* m, const T* z, T* base, int mul) {
+    for (int u = 0; u < mul; ++u, z += D3, base += D1)
+      for (int i = 0; i < D1; ++i) {
+        T acc = 0;
+        for (int k = 0; k < D3; ++k) acc += m[i * D3 + k] * z[k];
+        base[i] = acc;
+      }
+  }
 };
+
+// o[u, :] += w[u] base[u, :] over D values per channel.
+template <typename T, int D>
+void scale_add(const T* base, const T* w, T* o, int mul) {
+  for (int u = 0; u < mul; ++u, base += D, o += D)
+    for (int d = 0; d < D; ++d) o[d] += w[u] * base[d];
+}
+
+// o[u] = sum_d a[u, d] b[u, d] over D values per channel.
+template <typename T, int D>
+void row_dots(const T* a, const T* b, T* o, int mul) {
+  for (int u = 0; u < mul; ++u, a += D, b += D) {
+    T acc = 0;
+    for (int d = 0; d < D; ++d) acc += a[d] * b[d];
+    o[u] = acc;
+  }
+}
+
+// h[j * mul + u] = sum_{ijk} C_{ijk} x[u, i] z[u, k] for one path (x, z at the path's blocks).
+template <typename T>
+void edge_harmonic_weights(const PathTable<T>& t, const PathInfo& p, const T* x, const T* z, T* h) {
+  std::fill(h, h + p.d2 * p.mul, T(0));
+  for (int32_t n = p.cg_off; n < p.cg_off + p.cg_len; ++n) {
+    const int32_t* ijk = t.cg_ijk + 3 * n;
+    const T c = t.cg_val[n];
+    T* hj = h + ijk[1] * p.mul;
+    for (int u = 0; u < p.mul; ++u) hj[u] += c * x[u * p.d1 + ijk[0]] * z[u * p.d3 + ijk[2]];
+  }
+}
 
 template <int N>
 using Dim = std::integral_constant<int, N>;
@@ -123,6 +189,12 @@ void with_dims(int d1, int d3, F&& f) {
   }
 }
 
+// Calls f(Dim<d>) for an irrep dimension d in {1, 3, 5, 7}.
+template <typename F>
+void with_dim(int d, F&& f) {
+  with_dims(d, 1, [&](auto D, auto) { f(D); });
+}
+
 template <typename T>
 T* out_row(const Output<T>& out, int64_t b, int64_t r) {
   return out.data + (b * out.rows + r) * out.width;
@@ -136,13 +208,14 @@ void zero_rows(const Output<T>& out, int64_t r, int64_t b0, int64_t b1) {
 // Scatter slots: the row is a receiver (z) or a sender (x).
 template <typename T>
 void scatter_row(Slot slot, const PathTable<T>& t, const Graph& g, const Operands<T>& in,
-                 const Output<T>& out, int64_t row, std::vector<T>& scratch) {
+                 const Output<T>& out, int64_t row, Scratch<T>& scratch) {
   const bool fwd = slot == Slot::z;
   const int32_t* perm = fwd ? g.perm_r : g.perm_s;
   const int32_t* ptr = fwd ? g.ptr_r : g.ptr_s;
   const int32_t* other = fwd ? g.senders : g.receivers;
   const int64_t n_other = fwd ? g.n_x : g.n_z;
   const Dense<T>& src = fwd ? in.x : in.z;  // the node operand gathered from the other end
+  const bool shared = in.w.batched() && !src.batched() && !in.y.batched();
   for (int64_t b0 = 0; b0 < out.batch; b0 += kBatchTile) {
     const int64_t b1 = std::min(out.batch, b0 + kBatchTile);
     zero_rows(out, row, b0, b1);
@@ -153,7 +226,23 @@ void scatter_row(Slot slot, const PathTable<T>& t, const Graph& g, const Operand
       for (int64_t ip = 0; ip < t.n_paths; ++ip) {
         const PathInfo p = path_info(t.paths, ip);
         const int64_t size = p.d1 * p.d3;
-        const T* blocks = blocks_for_tile(t, p, in.y, e, b0, b1, scratch);
+        const T* blocks = blocks_for_tile(t, p, in.y, e, b0, b1, scratch.blocks);
+        if (shared) {  // contract the shared operands once, scale by each w_b
+          const T* a = src.row(0, s);
+          T* base = scratch.base.data();
+          with_dims(p.d1, p.d3, [&](auto D1, auto D3) {
+            if (fwd)
+              Blocks::contract_x<T, D1, D3>(blocks, a + p.x_off, base, p.mul);
+            else
+              Blocks::contract_z<T, D1, D3>(blocks, a + p.o_off, base, p.mul);
+          });
+          with_dim(fwd ? p.d3 : p.d1, [&](auto D) {
+            for (int64_t b = b0; b < b1; ++b)
+              scale_add<T, D>(base, in.w.row(b, e) + p.w_off,
+                              out_row(out, b, row) + (fwd ? p.o_off : p.x_off), p.mul);
+          });
+          continue;
+        }
         for (int64_t b = b0; b < b1; ++b) {
           const T* m = blocks + (in.y.batched() ? (b - b0) * size : 0);
           const T* w = in.w.row(in.w.batched() ? b : 0, e) + p.w_off;
@@ -171,21 +260,74 @@ void scatter_row(Slot slot, const PathTable<T>& t, const Graph& g, const Operand
   }
 }
 
+// Slot w with exactly one batched operand: the shared contraction once, then one dot per channel.
+template <typename T>
+void weight_shared(const PathTable<T>& t, const PathInfo& p, const Operands<T>& in,
+                   const Output<T>& out, int64_t e, int64_t s, int64_t r, int64_t b0, int64_t b1,
+                   Scratch<T>& scratch) {
+  T* base = scratch.base.data();
+  if (in.y.batched()) {  // out_b[u] = sum_j Y_b[j] H[j, u]
+    edge_harmonic_weights(t, p, in.x.row(0, s) + p.x_off, in.z.row(0, r) + p.o_off, base);
+    for (int64_t b = b0; b < b1; ++b) {
+      const T* y = in.y.row(b, e) + p.y_off;
+      T* o = out_row(out, b, e) + p.w_off;
+      std::fill_n(o, p.mul, T(0));
+      for (int j = 0; j < p.d2; ++j)
+        for (int u = 0; u < p.mul; ++u) o[u] += y[j] * base[j * p.mul + u];
+    }
+    return;
+  }
+  const T* m = blocks_for_tile(t, p, in.y, e, b0, b1, scratch.blocks);
+  const bool x_batched = in.x.batched();
+  with_dims(p.d1, p.d3, [&](auto D1, auto D3) {
+    if (x_batched)
+      Blocks::contract_z<T, D1, D3>(m, in.z.row(0, r) + p.o_off, base, p.mul);
+    else
+      Blocks::contract_x<T, D1, D3>(m, in.x.row(0, s) + p.x_off, base, p.mul);
+  });
+  with_dim(x_batched ? p.d1 : p.d3, [&](auto D) {
+    for (int64_t b = b0; b < b1; ++b) {
+      const T* a = x_batched ? in.x.row(b, s) + p.x_off : in.z.row(b, r) + p.o_off;
+      row_dots<T, D>(base, a, out_row(out, b, e) + p.w_off, p.mul);
+    }
+  });
+}
+
 // Per-edge slots y and w.
 template <typename T>
 void edge_row(Slot slot, const PathTable<T>& t, const Graph& g, const Operands<T>& in,
-              const Output<T>& out, int64_t e, std::vector<T>& scratch) {
+              const Output<T>& out, int64_t e, Scratch<T>& scratch) {
   const int64_t s = g.senders[e];
   const int64_t r = g.receivers[e];
   const bool valid = s >= 0 && s < g.n_x && r >= 0 && r < g.n_z;
+  const int n_batched = in.x.batched() + in.z.batched() + (slot == Slot::w ? in.y.batched() : in.w.batched());
+  const bool shared = n_batched == 1 && (slot == Slot::w || in.w.batched());
   for (int64_t b0 = 0; b0 < out.batch; b0 += kBatchTile) {
     const int64_t b1 = std::min(out.batch, b0 + kBatchTile);
     zero_rows(out, e, b0, b1);
     if (!valid) continue;
     for (int64_t ip = 0; ip < t.n_paths; ++ip) {
       const PathInfo p = path_info(t.paths, ip);
+      if (shared && slot == Slot::w) {
+        weight_shared(t, p, in, out, e, s, r, b0, b1, scratch);
+        continue;
+      }
+      if (shared) {  // slot y, batched w: out_b[j] += sum_u w_b[u] H[j, u]
+        T* h = scratch.base.data();
+        edge_harmonic_weights(t, p, in.x.row(0, s) + p.x_off, in.z.row(0, r) + p.o_off, h);
+        for (int64_t b = b0; b < b1; ++b) {
+          const T* w = in.w.row(b, e) + p.w_off;
+          T* o = out_row(out, b, e) + p.y_off;
+          for (int j = 0; j < p.d2; ++j) {
+            T acc = 0;
+            for (int u = 0; u < p.mul; ++u) acc += w[u] * h[j * p.mul + u];
+            o[j] += acc;
+          }
+        }
+        continue;
+      }
       const int64_t size = p.d1 * p.d3;
-      const T* blocks = slot == Slot::w ? blocks_for_tile(t, p, in.y, e, b0, b1, scratch)
+      const T* blocks = slot == Slot::w ? blocks_for_tile(t, p, in.y, e, b0, b1, scratch.blocks)
                                         : nullptr;
       for (int64_t b = b0; b < b1; ++b) {
         const T* x = in.x.row(in.x.batched() ? b : 0, s) + p.x_off;
@@ -225,7 +367,12 @@ template <typename T>
 void tp_conv_rows(Slot slot, const PathTable<T>& table, const Graph& graph,
                   const Operands<T>& in, const Output<T>& out, int64_t row_begin,
                   int64_t row_end) {
-  std::vector<T> scratch(kBatchTile * max_block(table.paths, table.n_paths));
+  Scratch<T> scratch;
+  scratch.blocks.resize(kBatchTile * max_block(table.paths, table.n_paths));
+  int64_t max_mul = 1;
+  for (int64_t p = 0; p < table.n_paths; ++p)
+    max_mul = std::max<int64_t>(max_mul, table.paths[p * kPathCols + kMul]);
+  scratch.base.resize(max_mul * kMaxDim);
   for (int64_t row = row_begin; row < row_end; ++row) {
     if (slot == Slot::z || slot == Slot::x)
       scatter_row(slot, table, graph, in, out, row, scratch);
