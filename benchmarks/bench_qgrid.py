@@ -4,7 +4,7 @@ Same force constants (phonopy's DFT Si, folded into larger cells), same Γ-centr
 frequency points. Each (engine, case) runs once, in a fresh subprocess so that its peak RSS is its
 own; the time includes phonax_fast's JIT compilation (a second, warm run is reported beside it).
 
-    python benchmarks/bench_qgrid.py [CASE ...]      # table of all (or the named) cases
+    python benchmarks/bench_qgrid.py [CASE ...]      # table of all (or the named) cases; --help lists them
     pytest benchmarks/bench_qgrid.py --benchmark-only  # the same through pytest-benchmark
 
 Cases: Si (2 atoms) and cells of 2×2×2, 3×3×3 and 4×4×5 Si primitive cells (16, 54, 160 atoms);
@@ -13,6 +13,7 @@ see ``CASES``.
 
 from __future__ import annotations
 
+import argparse
 import json
 import resource
 import subprocess
@@ -183,4 +184,13 @@ if __name__ == "__main__":
     if len(sys.argv) == 4 and sys.argv[1] == "--worker":
         print(json.dumps(worker(sys.argv[2], sys.argv[3])))
     else:
-        main(sys.argv[1:] or list(CASES))
+        parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+        parser.add_argument("cases", nargs="*", metavar="CASE",
+                            help="cases to run (default all): " + ", ".join(
+                                f"{name} ({'x'.join(map(str, fold))} Si cells, mesh {mesh}^3)"
+                                for name, (fold, mesh) in CASES.items()))
+        cases = parser.parse_args().cases
+        unknown = sorted(set(cases) - set(CASES))
+        if unknown:
+            parser.error(f"unknown case(s) {unknown}; choose from {list(CASES)}")
+        main(cases or list(CASES))

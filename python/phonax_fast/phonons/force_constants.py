@@ -10,7 +10,8 @@ of a "virtual supercell" made of the listed translations.
 
 The dynamical matrix follows phonopy's phase convention:
 ``D_{iα,jβ}(q) = Σ_l fc[i, lN+j, α, β] · exp(2πi q·(T_l + s_j − s_i)) / √(m_i m_j)``,
-q and s (scaled positions) in reduced coordinates.
+q and s (scaled positions) in reduced coordinates. Its lattice sum, one complex matrix product
+per chunk of q-points, is ``bloch_sum``, which the q-grid engine runs as well (with jax.numpy).
 """
 
 from __future__ import annotations
@@ -20,6 +21,27 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..units import eigenvalues_to_thz
+
+
+def bloch_sum(xp, qpoints, phi, translations):
+    """Σ_l Φ_l · exp(2πi q·T_l) for a chunk of q-points: one complex matrix product.
+
+    With ``phi = ForceConstants.mass_weighted()`` this is the dynamical matrix D(q) without the
+    atomic-position phases (a diagonal unitary similarity: same eigenvalues and |eigenvector|²).
+    Computed as ``cos(2πqT) @ Φ + i sin(2πqT) @ Φ``, two real products; not hermitised.
+
+    Args:
+        xp: ``numpy`` or ``jax.numpy`` (the function is traceable).
+        qpoints: (n_q, 3) reduced coordinates.
+        phi: (N_L, M·M) real, block per translation flattened, e.g. eV/(Å²·amu) with M = 3N.
+        translations: (N_L, 3) lattice translations, units of the cell vectors.
+
+    Returns:
+        (n_q, M, M) complex, in the units of ``phi``.
+    """
+    n = round(phi.shape[1] ** 0.5)
+    arg = 2 * np.pi * qpoints @ translations.T  # (n_q, N_L)
+    return ((xp.cos(arg) @ phi) + 1j * (xp.sin(arg) @ phi)).reshape(-1, n, n)
 
 
 @dataclass(frozen=True)
@@ -77,17 +99,20 @@ class ForceConstants:
         """max_{i,α,β} |Σ_b Φ(iα, bβ)| in eV/Å²: zero for a translation-invariant energy."""
         return float(np.abs(self.fc.sum(axis=1)).max())
 
+    def mass_weighted(self) -> np.ndarray:
+        """Φ(T_l) / √(m_i m_j) as (N_L, 9N²): row l is the flattened (3N, 3N) block of
+        ``per_translation()[l]``, eV/(Å²·amu); the ``phi`` of ``bloch_sum``."""
+        inv_sqrt_m = np.repeat(1.0 / np.sqrt(self.masses), 3)
+        phi = self.per_translation() * inv_sqrt_m[:, None] * inv_sqrt_m[None, :]
+        return phi.reshape(len(self.translations), -1)
+
     def dynamical_matrices(self, qpoints) -> np.ndarray:
         """Dynamical matrices D(q), (n_q, 3N, 3N) complex128, eV/(Å²·amu); qpoints (n_q, 3) reduced."""
         q = np.atleast_2d(np.asarray(qpoints, dtype=float))
-        n = self.n_atoms
-        phases = np.exp(2j * np.pi * q @ self.translations.T)  # (n_q, N_L)
-        d = (phases @ self.per_translation().reshape(len(self.translations), -1)).reshape(-1, 3 * n, 3 * n)
+        d = bloch_sum(np, q, self.mass_weighted(), np.asarray(self.translations, float))
         s = np.repeat(self.scaled_positions, 3, axis=0)  # (3N, 3)
         position_phase = np.exp(2j * np.pi * (q @ s.T))  # (n_q, 3N)
-        inv_sqrt_m = np.repeat(1.0 / np.sqrt(self.masses), 3)
         d *= position_phase.conj()[:, :, None] * position_phase[:, None, :]
-        d *= inv_sqrt_m[:, None] * inv_sqrt_m[None, :]
         return 0.5 * (d + d.conj().transpose(0, 2, 1))
 
     def eigensystem(self, qpoints):

@@ -1,7 +1,8 @@
 """q-grid engine: force constants → frequencies on a q-mesh → DOS, projected DOS, thermal properties.
 
 Chunks of q-points are solved as batched matrix products and eigen-solves sharded over
-``jax.devices()``; see ``solver.MeshSolver`` for the memory model.
+``jax.devices()``, across processes too in a ``jax.distributed`` run; see ``solver.MeshSolver``
+for the memory model.
 """
 
 from .dos import MeshFrequencies, default_freq_points, make_mesh, mesh_dos, mesh_frequencies, mesh_projected_dos

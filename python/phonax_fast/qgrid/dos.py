@@ -196,4 +196,4 @@ def mesh_projected_dos(
             pdos += gaussian_projected_dos(freqs, weights, points, sigma)
         else:
             pdos += np.einsum("qfb,qpb->pf", tetrahedra.weights(qmesh.ir_grid_points[rows], points), weights)
-    return points, pdos / qmesh.n_grid
+    return points, solver.sum_over_processes(pdos) / qmesh.n_grid  # each process had its own q-points

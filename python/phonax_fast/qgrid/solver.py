@@ -1,10 +1,10 @@
-"""Phonon frequencies and eigenvectors on chunks of q-points, sharded over JAX devices.
+"""Phonon frequencies and eigenvectors on chunks of q-points, sharded over JAX devices and processes.
 
-For a chunk of q-points the dynamical matrices are one matrix product,
-``D[q] = (cos 2πq·T + i sin 2πq·T)[q, l] @ Φ̃[l, 3N·3N]`` with ``Φ̃_l = Φ(T_l) / √(m_i m_j)``.
-The atomic-position phases of ``ForceConstants.dynamical_matrices`` are left out: they are a
-diagonal unitary similarity, so they change neither eigenvalues nor |eigenvector|², which is all
-that DOS, projected DOS and thermal properties use.
+For a chunk of q-points the dynamical matrices are one matrix product (``bloch_sum``, shared with
+``ForceConstants.dynamical_matrices``), ``D[q] = (cos 2πq·T + i sin 2πq·T)[q, l] @ Φ̃[l, 3N·3N]``
+with ``Φ̃_l = Φ(T_l) / √(m_i m_j)``. The atomic-position phases of ``ForceConstants.dynamical_matrices``
+are left out: they are a diagonal unitary similarity, so they change neither eigenvalues nor
+|eigenvector|², which is all that DOS, projected DOS and thermal properties use.
 
 Two eigen-solvers (``MeshSolver(eigensolver=...)``), equal to round-off:
 
@@ -16,6 +16,13 @@ Two eigen-solvers (``MeshSolver(eigensolver=...)``), equal to round-off:
   times faster than LAPACK ``heevd`` with eigenvectors, which is what ``jnp.linalg.eigh`` runs there.
 
 ``"auto"`` picks ``"host"`` when the devices are CPUs and ``"jax"`` otherwise.
+
+Several processes (``jax.distributed.initialize``; ``jax.devices()`` then lists the devices of all
+of them): every process runs the same calls. Each chunk is cut into equal parts, one per device
+(``"jax"``: a global array sharded over all devices) or one per process (``"host"``), and each
+process reads back and yields only the rows of its own parts (``MeshSolver.iter_chunks``). Sums
+over q are combined with ``MeshSolver.sum_over_processes`` (jax's ``multihost_utils``; on CPUs
+its collectives run over gloo), so every process ends with the same results.
 """
 
 from __future__ import annotations
@@ -26,9 +33,10 @@ from collections.abc import Iterator
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.experimental import multihost_utils
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from ..phonons.force_constants import ForceConstants
+from ..phonons.force_constants import ForceConstants, bloch_sum
 from ..progress import progress_bar
 from ..units import eigenvalues_to_thz
 
@@ -51,32 +59,37 @@ def default_chunk_size(n_modes: int, devices, n_freq: int = 256) -> int:
 
     Args:
         n_modes: 3N, size of a dynamical matrix.
-        devices: the JAX devices the chunk is split over (simulated CPU devices share the host RAM).
+        devices: the JAX devices the chunk is split over; only this process's own ones are
+            looked at (simulated CPU devices share the host RAM).
         n_freq: frequency points the DOS steps sample per mode.
     """
-    free = min(_free_bytes(d) for d in devices)
-    if devices[0].platform == "cpu":
-        free //= len(devices)
+    local = [d for d in devices if d.process_index == jax.process_index()]
+    free = min(_free_bytes(d) for d in local)
+    if local[0].platform == "cpu":
+        free //= len(local)
     per_q = 6 * 16 * n_modes**2 + 2 * 8 * n_modes * n_freq
     return max(1, min(free // 8, _CHUNK_BYTES) // per_q)
 
 
-def _dynamical_matrices(xp, q, phi, translations):
-    """D(q) (n_c, 3N, 3N) complex128 for q (n_c, 3), Φ̃ (N_L, 9N²), T (N_L, 3); ``xp`` numpy or
-    jax.numpy. Not hermitised (both eigen-solvers read one triangle)."""
-    n = round(phi.shape[1] ** 0.5)
-    arg = 2 * np.pi * q @ translations.T  # (n_c, N_L)
-    return ((xp.cos(arg) @ phi) + 1j * (xp.sin(arg) @ phi)).reshape(-1, n, n)
+def _global_array(x: np.ndarray, sharding) -> jax.Array:
+    """``x`` (the same on every process) laid out with ``sharding``, which may span several processes."""
+    return jax.make_array_from_callback(x.shape, sharding, lambda index: x[index])
+
+
+def _own_rows(array: jax.Array) -> np.ndarray:
+    """The rows of a q-sharded array that live on this process's devices, in order, as numpy."""
+    shards = sorted(array.addressable_shards, key=lambda shard: shard.index[0].start or 0)
+    return np.concatenate([np.asarray(shard.data) for shard in shards])
 
 
 @jax.jit
 def _eigh(q, phi, translations):
-    return jnp.linalg.eigh(_dynamical_matrices(jnp, q, phi, translations))
+    return jnp.linalg.eigh(bloch_sum(jnp, q, phi, translations))
 
 
 @jax.jit
 def _eigvalsh(q, phi, translations):
-    return jnp.linalg.eigvalsh(_dynamical_matrices(jnp, q, phi, translations))
+    return jnp.linalg.eigvalsh(bloch_sum(jnp, q, phi, translations))
 
 
 class MeshSolver:
@@ -85,93 +98,134 @@ class MeshSolver:
     Args:
         fcs: compact force constants.
         eigensolver: ``"jax"``, ``"host"`` or ``"auto"`` (see the module docstring).
-        chunk_size: q-points per device per chunk; default from free memory (``default_chunk_size``).
-        devices: JAX devices to shard chunks over (``"jax"``); default ``jax.devices()``.
-        progress: show a tqdm bar (see ``phonax_fast.progress``) with this description, or None.
+        chunk_size: q-points per device per chunk; default from free memory (``default_chunk_size``),
+            the smallest over the processes.
+        devices: JAX devices to shard chunks over (``"jax"``); default ``jax.devices()``, which spans
+            all processes of a ``jax.distributed`` run. Either this process's devices only (each
+            process then computes everything itself) or devices of every process.
+        progress: show a tqdm bar (see ``phonax_fast.progress``) with this description, or None;
+            in a run of several processes only process 0 shows it.
     """
 
     def __init__(self, fcs: ForceConstants, eigensolver="auto", chunk_size=None, devices=None, progress="q-points"):
-        self.devices = list(devices if devices is not None else jax.devices())
+        # a process's devices are neighbours in the mesh, so that its rows of a chunk are contiguous
+        self.devices = sorted(devices if devices is not None else jax.devices(), key=lambda d: (d.process_index, d.id))
+        processes = {d.process_index for d in self.devices}
+        if processes not in ({jax.process_index()}, set(range(jax.process_count()))):
+            raise ValueError(
+                f"devices belong to processes {sorted(processes)}; give this process's own devices "
+                f"(process {jax.process_index()}) or devices of all {jax.process_count()} processes"
+            )
+        self.n_processes = len(processes)
         if eigensolver == "auto":
             eigensolver = "host" if self.devices[0].platform == "cpu" else "jax"
         if eigensolver not in ("jax", "host"):
             raise ValueError(f"eigensolver must be 'auto', 'jax' or 'host'; got {eigensolver!r}")
         self.eigensolver = eigensolver
         self.n_modes = 3 * fcs.n_atoms
-        self.chunk_per_device = chunk_size or default_chunk_size(self.n_modes, self.devices)
-        self.progress = progress
-        mesh = Mesh(np.array(self.devices), ("q",))
-        self._q_sharding = NamedSharding(mesh, PartitionSpec("q"))
-        replicated = NamedSharding(mesh, PartitionSpec())
-        inv_sqrt_m = np.repeat(1.0 / np.sqrt(fcs.masses), 3)
-        phi = fcs.per_translation() * inv_sqrt_m[:, None] * inv_sqrt_m[None, :]
-        self._host_phi = phi.reshape(len(phi), -1)  # (N_L, 9N²)
+        chunk = chunk_size or default_chunk_size(self.n_modes, self.devices)
+        self.chunk_per_device = int(self._over_processes(np.array([chunk]), np.min)[0])  # same chunks everywhere
+        self.progress = progress if jax.process_index() == 0 else None
+        self._host_phi = fcs.mass_weighted()  # (N_L, 9N²)
         self._host_translations = np.asarray(fcs.translations, float)
         if eigensolver == "jax":
-            self._phi = jax.device_put(self._host_phi, replicated)
-            self._translations = jax.device_put(self._host_translations, replicated)
+            mesh = Mesh(np.array(self.devices), ("q",))
+            self._q_sharding = NamedSharding(mesh, PartitionSpec("q"))
+            replicated = NamedSharding(mesh, PartitionSpec())
+            self._phi = _global_array(self._host_phi, replicated)
+            self._translations = _global_array(self._host_translations, replicated)
+
+    def sum_over_processes(self, x: np.ndarray) -> np.ndarray:
+        """Σ over the processes of the solver's devices of the equally shaped arrays ``x`` that each
+        of them passes (every process gets the sum); ``x`` itself when the solver runs in one process."""
+        return self._over_processes(x, np.sum)
+
+    def _over_processes(self, x: np.ndarray, reduce) -> np.ndarray:
+        if self.n_processes == 1:
+            return np.asarray(x)
+        return reduce(multihost_utils.process_allgather(np.asarray(x)), axis=0)
+
+    def _own_parts(self) -> tuple[int, int]:
+        """[first, last) of the equal parts of a chunk (one per device, or per process on the host
+        path) that this process computes."""
+        if self.eigensolver == "host":
+            rank = jax.process_index() if self.n_processes > 1 else 0
+            return rank, rank + 1
+        own = [k for k, d in enumerate(self.devices) if d.process_index == jax.process_index()]
+        return own[0], own[-1] + 1
 
     def _dispatch(self, q: np.ndarray, with_vectors: bool):
-        """Start the computation for a chunk q (n_c, 3): JAX arrays (async) or, on the host path,
-        the chunk's dynamical matrices built with numpy."""
+        """Start the computation for q (n_c, 3): on the ``"jax"`` path a whole (padded) chunk as
+        global arrays (async), on the host path this process's rows, D(q) built with numpy."""
         if self.eigensolver == "host":
-            return (_dynamical_matrices(np, q, self._host_phi, self._host_translations),)
-        args = (jax.device_put(q, self._q_sharding), self._phi, self._translations)
+            return (bloch_sum(np, q, self._host_phi, self._host_translations),)
+        args = (_global_array(q, self._q_sharding), self._phi, self._translations)
         return _eigh(*args) if with_vectors else (_eigvalsh(*args),)
 
     def _finish(self, out, n_c: int, with_vectors: bool):
-        """Eigenvalues (n_c, 3N) eV/(Å²·amu) and eigenvectors (n_c, 3N, 3N) or None of the first
-        n_c (unpadded) q-points of a chunk, as numpy arrays."""
+        """Eigenvalues (n_c, 3N) eV/(Å²·amu) and eigenvectors (n_c, 3N, 3N) or None of this
+        process's first n_c (unpadded) rows of a chunk, as numpy arrays."""
         if self.eigensolver == "jax":
-            return np.asarray(out[0])[:n_c], (np.asarray(out[1])[:n_c] if with_vectors else None)
+            return _own_rows(out[0])[:n_c], (_own_rows(out[1])[:n_c] if with_vectors else None)
         from phonopy.harmonic.dynamical_matrix import diagonalize_dynamical_matrices
 
-        return diagonalize_dynamical_matrices(out[0][:n_c], with_eigenvectors=with_vectors)
+        return diagonalize_dynamical_matrices(out[0], with_eigenvectors=with_vectors)
 
     def iter_chunks(self, qpoints, with_vectors: bool = False) -> Iterator[tuple[slice, np.ndarray, np.ndarray | None]]:
-        """Yield ``(rows, frequencies, eigenvectors)`` chunk by chunk.
+        """Yield ``(rows, frequencies, eigenvectors)`` chunk by chunk, this process's rows of each.
+
+        In one process the rows of all chunks cover ``qpoints``; in several, each process gets its
+        own share of every chunk (together they cover ``qpoints`` once): add up per-process sums
+        with ``sum_over_processes``. Every process must call this with the same arguments.
 
         Args:
             qpoints: (n_q, 3) reduced coordinates.
             with_vectors: also return eigenvectors (else None).
 
         Yields:
-            rows: slice of ``qpoints`` covered by the chunk; frequencies (n_c, 3N) THz, ascending,
-            imaginary modes negative; eigenvectors (n_c, 3N, 3N) complex128, columns are modes
-            (without the atomic-position phase factors, see the module docstring).
+            rows: slice of ``qpoints`` covered; frequencies (n_c, 3N) THz, ascending, imaginary modes
+            negative; eigenvectors (n_c, 3N, 3N) complex128, columns are modes (without the
+            atomic-position phase factors, see the module docstring).
         """
         qpoints = np.asarray(qpoints, dtype=float).reshape(-1, 3)
-        n_dev = len(self.devices) if self.eigensolver == "jax" else 1
-        n_chunks = -(-len(qpoints) // (self.chunk_per_device * n_dev))
-        chunk = -(-len(qpoints) // (n_chunks * n_dev)) * n_dev  # balanced chunks: little padding
-        bar = progress_bar(len(qpoints), self.progress or "", unit="q") if self.progress else None
+        n_q = len(qpoints)
+        n_parts = len(self.devices) if self.eigensolver == "jax" else self.n_processes
+        n_chunks = -(-n_q // (self.chunk_per_device * n_parts))
+        per_part = -(-n_q // (n_chunks * n_parts))  # balanced chunks: little padding
+        chunk = per_part * n_parts
+        first, last = self._own_parts()
+        bar = progress_bar(n_q, self.progress, unit="q") if self.progress else None
         pending = None  # chunk k+1 is dispatched (JAX runs it asynchronously) before chunk k is finished
-        for start in range(0, len(qpoints), chunk):
-            rows = slice(start, min(start + chunk, len(qpoints)))
-            q = qpoints[rows]
-            if self.eigensolver == "jax" and len(q) < chunk:  # one compiled shape for all chunks
-                q = np.concatenate([q, np.zeros((chunk - len(q), 3))])
-            launched = (rows, self._dispatch(q, with_vectors))
+        for start in range(0, n_q, chunk):
+            rows = slice(min(start + first * per_part, n_q), min(start + last * per_part, n_q))
+            if self.eigensolver == "jax":  # every process takes part in every chunk; one compiled shape
+                q = qpoints[start : start + chunk]
+                out = self._dispatch(np.concatenate([q, np.zeros((chunk - len(q), 3))]), with_vectors)
+            else:
+                out = self._dispatch(qpoints[rows], with_vectors) if rows.stop > rows.start else None
             if pending is not None:
-                yield self._result(*pending, with_vectors, bar)
-            pending = launched
+                yield from self._result(*pending, with_vectors, bar)
+            pending = rows, out, min(chunk, n_q - start)
         if pending is not None:
-            yield self._result(*pending, with_vectors, bar)
+            yield from self._result(*pending, with_vectors, bar)
         if bar is not None:
             bar.close()
 
-    def _result(self, rows: slice, out, with_vectors: bool, bar):
-        """(rows, frequencies THz, eigenvectors or None) of a finished chunk, padding dropped."""
+    def _result(self, rows: slice, out, n_chunk: int, with_vectors: bool, bar):
+        """Yield (rows, frequencies THz, eigenvectors or None) of a finished chunk's own rows, padding
+        dropped, unless there are none; ``n_chunk`` q-points of the chunk advance the progress bar."""
         n_c = rows.stop - rows.start
-        values, vectors = self._finish(out, n_c, with_vectors)
+        if n_c:
+            values, vectors = self._finish(out, n_c, with_vectors)
+            yield rows, eigenvalues_to_thz(values), vectors
         if bar is not None:
-            bar.update(n_c)
-        return rows, eigenvalues_to_thz(values), vectors
+            bar.update(n_chunk)
 
     def frequencies(self, qpoints) -> np.ndarray:
-        """Frequencies (n_q, 3N) in THz at ``qpoints`` (n_q, 3) reduced; imaginary modes negative."""
+        """Frequencies (n_q, 3N) in THz at ``qpoints`` (n_q, 3) reduced; imaginary modes negative.
+        Every process gets all of them."""
         qpoints = np.asarray(qpoints, dtype=float).reshape(-1, 3)
-        out = np.empty((len(qpoints), self.n_modes))
+        out = np.zeros((len(qpoints), self.n_modes))
         for rows, freqs, _ in self.iter_chunks(qpoints):
             out[rows] = freqs
-        return out
+        return self.sum_over_processes(out)  # each row comes from one process, zeros from the others

@@ -59,6 +59,13 @@ class ThermalAccumulator:
             self._sums[1, k] += w @ (KB_EV * (x * em / om - np.log(om)))
             self._sums[2, k] += w @ (KB_EV * x**2 * em / om**2)
 
+    def combine(self, total) -> None:
+        """Replace the partial sums by ``total(partial)``: e.g. ``MeshSolver.sum_over_processes``
+        when each process has added its own q-points."""
+        flat = total(np.concatenate([self._sums.ravel(), [self._zero_point, self._weight]]))
+        self._sums = flat[:-2].reshape(self._sums.shape)
+        self._zero_point, self._weight = float(flat[-2]), float(flat[-1])
+
     def result(self) -> dict:
         """dict: temperatures (n_T,) K, free_energy (n_T,) kJ/mol, entropy and heat_capacity
         (n_T,) J/K/mol, zero_point_energy kJ/mol; all per unit cell."""
@@ -85,7 +92,8 @@ def mesh_thermal_properties(
 ) -> dict:
     """Helmholtz free energy, entropy, heat capacity and zero-point energy on a regular q-mesh.
 
-    Frequencies are summed chunk by chunk as they are computed; nothing of size n_q is kept.
+    Frequencies are summed chunk by chunk as they are computed; nothing of size n_q is kept (in a
+    ``jax.distributed`` run each process sums its own q-points, then the sums are added up).
 
     Args:
         fcs: force constants.
@@ -107,7 +115,9 @@ def mesh_thermal_properties(
     qmesh = regular_mesh(fcs.cell, fcs.scaled_positions, fcs.numbers, mesh, shift=shift, symmetry=symmetry)
     gamma = qmesh.gamma_index if exclude_gamma_acoustic else None
     accumulator = ThermalAccumulator(temperatures, cutoff_frequency)
-    for rows, freqs, _ in MeshSolver(fcs, **solver_options).iter_chunks(qmesh.qpoints):
+    solver = MeshSolver(fcs, **solver_options)
+    for rows, freqs, _ in solver.iter_chunks(qmesh.qpoints):
         in_chunk = gamma is not None and rows.start <= gamma < rows.stop
         accumulator.add(freqs, qmesh.weights[rows], gamma - rows.start if in_chunk else None)
+    accumulator.combine(solver.sum_over_processes)
     return accumulator.result()
