@@ -1,56 +1,22 @@
 """phonopy's own DFT data (Si, NaCl, …) from its source distribution, for reference tests.
 
-Nothing here is shipped with or used by the package. The first call downloads the sdist of the
-installed phonopy version with pip (``pip download --no-deps --no-binary phonopy phonopy==X``)
-into ``$PHONAX_TEST_DATA`` (default ``~/.cache/phonax_fast``) and extracts its ``test/`` folder;
-later calls reuse it.
+The sdist of the installed phonopy version is fetched once with pip and cached by
+:func:`phonax_fast.training.phonopy_sdist.phonopy_source` (``$PHONAX_TEST_DATA``, default
+``~/.cache/phonax_fast``); these helpers name the files of its ``test/`` folder.
 """
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import tarfile
 from pathlib import Path
 
 import phonopy
 
-
-class ReferenceDataUnavailable(RuntimeError):
-    """phonopy's source distribution could not be found or downloaded."""
-
-
-def cache_dir() -> Path:
-    """Where the sdist is kept: ``$PHONAX_TEST_DATA`` or ``~/.cache/phonax_fast``."""
-    return Path(os.environ.get("PHONAX_TEST_DATA", Path.home() / ".cache" / "phonax_fast"))
+from phonax_fast.training.phonopy_sdist import phonopy_source
 
 
 def phonopy_test_dir() -> Path:
     """The extracted ``test/`` folder of phonopy's sdist (same version as the installed phonopy)."""
-    version = phonopy.__version__
-    root = cache_dir() / f"phonopy-{version}"
-    test_dir = root / "test"
-    if (test_dir / "phonopy_params_Si.yaml").exists():
-        return test_dir
-    cache_dir().mkdir(parents=True, exist_ok=True)
-    sdist = cache_dir() / f"phonopy-{version}.tar.gz"
-    if not sdist.exists():
-        command = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", "phonopy",
-                   f"phonopy=={version}", "-d", str(cache_dir())]
-        result = subprocess.run(command, capture_output=True, text=True)
-        if result.returncode != 0 or not sdist.exists():
-            raise ReferenceDataUnavailable(
-                f"could not download phonopy {version}'s source distribution ({' '.join(command)}):\n"
-                f"{result.stderr[-2000:]}\nPut phonopy-{version}.tar.gz into {cache_dir()} "
-                "(or set PHONAX_TEST_DATA to a folder holding it) and run the tests again."
-            )
-    with tarfile.open(sdist) as archive:
-        members = [m for m in archive.getmembers() if m.name.startswith(f"phonopy-{version}/test/")]
-        archive.extractall(cache_dir(), members=members, filter="data")
-    if not (test_dir / "phonopy_params_Si.yaml").exists():
-        raise ReferenceDataUnavailable(f"{sdist} has no test/phonopy_params_Si.yaml")
-    return test_dir
+    return phonopy_source() / "test"
 
 
 def si_params() -> Path:

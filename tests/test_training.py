@@ -90,10 +90,7 @@ def test_read_phonopy_dft_forces_and_force_constants():
     import phonopy
     import reference_data
 
-    try:
-        path = reference_data.si_params()
-    except reference_data.ReferenceDataUnavailable as err:
-        pytest.skip(str(err))
+    path = reference_data.si_params()
     displaced, perfect = read_phonopy(path, hessian=True)
     reference = phonopy.load(path, produce_fc=True, is_compact_fc=False, log_level=0)
     np.testing.assert_allclose(displaced.forces, reference.forces[0])
