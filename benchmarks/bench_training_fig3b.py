@@ -60,6 +60,7 @@ from phonax_fast.training.xtb_reference import (
     FD_STEP_BOHR,
     XTB,
     atomic_reference_energies,
+    cached_arrays,
     fd_hessian,
     optimise,
 )
@@ -104,26 +105,22 @@ def md_snapshots(start: Atoms, n: int, interval: int, temperature: float, seed: 
 
 def make_reference(out: Path, n_pool: int, n_test: int, interval: int, temperature: float, log) -> dict:
     """{"minimum": Atoms, "pool": [Sample], "test": [Sample]} (all with Hessians); cached in reference.npz."""
-    path = out / "reference.npz"
     key = f"ethanol|GFN2-xTB|{n_pool}|{n_test}|{interval}|{temperature}|{MD_STEP_FS}|{FRICTION_PER_FS}|{FD_STEP_BOHR}|v1"
-    if path.exists():
-        with np.load(path, allow_pickle=False) as z:
-            if str(z["key"]) == key:
-                log(f"reusing {path}")
-                return _unpack(dict(z))
-    t = time.perf_counter()
-    minimum = optimise(molecule("CH3CH2OH"), "GFN2-xTB")
-    data = {"key": np.array(key), "numbers": minimum.numbers, "minimum": minimum.get_positions()}
-    for split, n, seed in (("pool", n_pool, 1), ("test", n_test, 2)):
-        samples = md_snapshots(minimum, n, interval, temperature, seed, log)
-        data[f"{split}_positions"] = np.array([s.atoms.get_positions() for s in samples])
-        data[f"{split}_energy"] = np.array([s.energy for s in samples])
-        data[f"{split}_forces"] = np.array([s.forces for s in samples])
-        data[f"{split}_hessian"] = np.array([fd_hessian(s.atoms, "GFN2-xTB") for s in samples])
-        log(f"{split}: {n} configurations with energies, forces and FD Hessians ({time.perf_counter() - t:.0f} s)")
-    out.mkdir(parents=True, exist_ok=True)
-    np.savez(path, **data)
-    return _unpack(data)
+
+    def make() -> dict:
+        t = time.perf_counter()
+        minimum = optimise(molecule("CH3CH2OH"), "GFN2-xTB")
+        data = {"numbers": minimum.numbers, "minimum": minimum.get_positions()}
+        for split, n, seed in (("pool", n_pool, 1), ("test", n_test, 2)):
+            samples = md_snapshots(minimum, n, interval, temperature, seed, log)
+            data[f"{split}_positions"] = np.array([s.atoms.get_positions() for s in samples])
+            data[f"{split}_energy"] = np.array([s.energy for s in samples])
+            data[f"{split}_forces"] = np.array([s.forces for s in samples])
+            data[f"{split}_hessian"] = np.array([fd_hessian(s.atoms, "GFN2-xTB") for s in samples])
+            log(f"{split}: {n} configurations with energies, forces and FD Hessians ({time.perf_counter() - t:.0f} s)")
+        return data
+
+    return _unpack(cached_arrays(out / "reference.npz", key, make, log))
 
 
 def _unpack(z: dict) -> dict:

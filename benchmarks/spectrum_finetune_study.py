@@ -59,6 +59,7 @@ from phonax_fast.training.spectrum_finetune import (
 from phonax_fast.training.xtb_reference import (
     FD_STEP_BOHR,
     atomic_reference_energies,
+    cached_arrays,
     fd_hessian,
     optimise,
     rattled_samples,
@@ -107,38 +108,34 @@ def build_molecule(name: str) -> Atoms:
 
 def make_reference(out: Path, pretrain_method: str, n_configs: int, seed: int, log) -> dict:
     """Reference geometries/Hessians/eigenvalues (GFN2-xTB) and pre-training samples; cached in reference.npz."""
-    path = out / "reference.npz"
     key = f"{pretrain_method}|{n_configs}|{seed}|{FD_STEP_BOHR}|v2"
-    if path.exists():
-        with np.load(path, allow_pickle=False) as z:
-            if str(z["key"]) == key:
-                log(f"reusing {path}")
-                return _unpack(dict(z))
-    rng = np.random.default_rng(seed)
-    data = {"key": np.array(key)}
-    for name in MOLECULES:
-        t = time.perf_counter()
-        start = build_molecule(name)
-        ref = optimise(start, "GFN2-xTB")
-        hess = fd_hessian(ref, "GFN2-xTB")
-        pre_min = optimise(ref, pretrain_method) if pretrain_method != "GFN2-xTB" else ref
-        pre_hess = fd_hessian(pre_min, pretrain_method) if pretrain_method != "GFN2-xTB" else hess
-        train_s = rattled_samples(pre_min, pretrain_method, n_configs, rng)
-        valid_s = rattled_samples(pre_min, pretrain_method, max(2, n_configs // 5), rng)
-        data[f"{name}/numbers"] = ref.numbers
-        data[f"{name}/positions"] = ref.get_positions()
-        data[f"{name}/hessian"] = hess
-        data[f"{name}/eigenvalues"] = reference_eigenvalues(ref, hess)
-        data[f"{name}/pretrain_method_eigenvalues"] = reference_eigenvalues(pre_min, pre_hess)
-        for split, samples in (("train", train_s), ("valid", valid_s)):
-            data[f"{name}/{split}_positions"] = np.array([s.atoms.get_positions() for s in samples])
-            data[f"{name}/{split}_energy"] = np.array([s.energy for s in samples])
-            data[f"{name}/{split}_forces"] = np.array([s.forces for s in samples])
-        log(f"{name}: GFN2-xTB minimum, FD Hessian and {len(train_s)}+{len(valid_s)} {pretrain_method} "
-            f"samples in {time.perf_counter() - t:.1f} s")
-    out.mkdir(parents=True, exist_ok=True)
-    np.savez(path, **data)
-    return _unpack(data)
+
+    def make() -> dict:
+        rng = np.random.default_rng(seed)
+        data = {}
+        for name in MOLECULES:
+            t = time.perf_counter()
+            start = build_molecule(name)
+            ref = optimise(start, "GFN2-xTB")
+            hess = fd_hessian(ref, "GFN2-xTB")
+            pre_min = optimise(ref, pretrain_method) if pretrain_method != "GFN2-xTB" else ref
+            pre_hess = fd_hessian(pre_min, pretrain_method) if pretrain_method != "GFN2-xTB" else hess
+            train_s = rattled_samples(pre_min, pretrain_method, n_configs, rng)
+            valid_s = rattled_samples(pre_min, pretrain_method, max(2, n_configs // 5), rng)
+            data[f"{name}/numbers"] = ref.numbers
+            data[f"{name}/positions"] = ref.get_positions()
+            data[f"{name}/hessian"] = hess
+            data[f"{name}/eigenvalues"] = reference_eigenvalues(ref, hess)
+            data[f"{name}/pretrain_method_eigenvalues"] = reference_eigenvalues(pre_min, pre_hess)
+            for split, samples in (("train", train_s), ("valid", valid_s)):
+                data[f"{name}/{split}_positions"] = np.array([s.atoms.get_positions() for s in samples])
+                data[f"{name}/{split}_energy"] = np.array([s.energy for s in samples])
+                data[f"{name}/{split}_forces"] = np.array([s.forces for s in samples])
+            log(f"{name}: GFN2-xTB minimum, FD Hessian and {len(train_s)}+{len(valid_s)} {pretrain_method} "
+                f"samples in {time.perf_counter() - t:.1f} s")
+        return data
+
+    return _unpack(cached_arrays(out / "reference.npz", key, make, log))
 
 
 def _unpack(z: dict) -> dict:

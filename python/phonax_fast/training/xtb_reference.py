@@ -103,3 +103,25 @@ def atomic_reference_energies(samples, species) -> np.ndarray:
     shift = np.zeros(len(species))
     shift[present] = np.linalg.lstsq(counts[:, present], energies, rcond=None)[0]
     return shift
+
+
+def cached_arrays(path, key: str, make, log=print) -> dict:
+    """Arrays of reference data kept in the ``.npz`` file ``path`` under the string ``key``.
+
+    If ``path`` holds data made with the same ``key`` (a string naming everything the data depend
+    on), they are read back; otherwise ``make()`` (a dict of arrays) is called and its result is
+    written atomically with the key. Returns the dict of arrays without the key."""
+    from pathlib import Path
+
+    from ..fileio import atomic_write
+
+    path = Path(path)
+    if path.exists():
+        with np.load(path, allow_pickle=False) as z:
+            if "key" in z.files and str(z["key"]) == key:
+                log(f"reusing {path}")
+                return {k: np.asarray(z[k]) for k in z.files if k != "key"}
+    data = make()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, lambda f: np.savez(f, key=np.array(key), **data))
+    return data
