@@ -3,6 +3,8 @@
 Same force constants (phonopy's DFT Si, folded into larger cells), same Γ-centred mesh, same
 frequency points. Each (engine, case) runs once, in a fresh subprocess so that its peak RSS is its
 own; the time includes phonax_fast's JIT compilation (a second, warm run is reported beside it).
+Si has an inversion centre, so phonax_fast solves the real form of D(q) (``qgrid.inversion``); the
+"Hermitian" column is phonax_fast with ``real_form=False``, the path of crystals without one.
 
     python benchmarks/bench_qgrid.py [CASE ...]      # table of all (or the named) cases; --help lists them
     pytest benchmarks/bench_qgrid.py --benchmark-only  # the same through pytest-benchmark
@@ -86,11 +88,11 @@ def run_phonopy(ph, mesh: int) -> dict:
     }
 
 
-def run_phonax(fcs, mesh: int, freq_points, gaussian_freq_points) -> dict:
+def run_phonax(fcs, mesh: int, freq_points, gaussian_freq_points, real_form: bool = True) -> dict:
     """phonax_fast's pipeline on the same mesh and frequency points (frequencies computed once)."""
     from phonax_fast.qgrid import mesh_frequencies
 
-    freqs = mesh_frequencies(fcs, mesh, progress=None)
+    freqs = mesh_frequencies(fcs, mesh, progress=None, real_form=real_form)
     thermal = freqs.thermal_properties(TEMPERATURES)
     return {
         "n_q": len(freqs.qmesh.qpoints),
@@ -108,14 +110,17 @@ def worker(case: str, engine: str) -> dict:
     multiple, mesh = CASES[case]
     ph = folded_phonopy(multiple)
     fcs = force_constants_from_phonopy(ph)
-    if engine == "phonax":  # phonopy's frequency points (phonopy's run passes them on stdin)
+    if engine != "phonopy":  # phonopy's frequency points (phonopy's run passes them on stdin)
         points = json.loads(sys.stdin.read())
         points = [np.asarray(points[k]) for k in ("freq_points", "gaussian_freq_points")]
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     times = []
     for _ in range(2):
         start = time.perf_counter()
-        result = run_phonopy(ph, mesh) if engine == "phonopy" else run_phonax(fcs, mesh, *points)
+        if engine == "phonopy":
+            result = run_phonopy(ph, mesh)
+        else:
+            result = run_phonax(fcs, mesh, *points, real_form=engine == "phonax")
         times.append(time.perf_counter() - start)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {
@@ -126,8 +131,8 @@ def worker(case: str, engine: str) -> dict:
     }
 
 
-def measure(case: str) -> tuple[dict, dict]:
-    """(phonopy, phonax_fast) results of a case, each from its own subprocess."""
+def measure(case: str) -> tuple[dict, dict, dict]:
+    """(phonopy, phonax_fast, phonax_fast Hermitian) results of a case, each from its own subprocess."""
     def run(engine, stdin=""):
         out = subprocess.run([sys.executable, __file__, "--worker", case, engine], input=stdin,
                              capture_output=True, text=True, check=True)
@@ -135,7 +140,7 @@ def measure(case: str) -> tuple[dict, dict]:
 
     phonopy_result = run("phonopy")
     points = {k: phonopy_result[k] for k in ("freq_points", "gaussian_freq_points")}
-    return phonopy_result, run("phonax", json.dumps(points))
+    return phonopy_result, run("phonax", json.dumps(points)), run("phonax-hermitian", json.dumps(points))
 
 
 def accuracy(a: dict, b: dict) -> dict:
@@ -150,16 +155,18 @@ def accuracy(a: dict, b: dict) -> dict:
 
 def test_qgrid_vs_phonopy(benchmark, case):
     """pytest-benchmark entry: one round of the (subprocess-isolated) comparison per case."""
-    ref, ours = benchmark.pedantic(measure, args=(case,), rounds=1, iterations=1)
+    ref, ours, hermitian = benchmark.pedantic(measure, args=(case,), rounds=1, iterations=1)
     benchmark.extra_info.update({
         "n_atoms": ours["n_atoms"], "mesh": ours["mesh"], "n_q": ours["n_q"],
         "phonopy_s": ref["time_cold"], "phonax_s": ours["time_cold"], "phonax_warm_s": ours["time_warm"],
-        "speedup": ref["time_cold"] / ours["time_cold"],
+        "speedup": ref["time_cold"] / ours["time_cold"], "phonax_hermitian_s": hermitian["time_cold"],
+        "speedup_hermitian": ref["time_cold"] / hermitian["time_cold"],
         "phonopy_peak_rss_mb": ref["peak_rss_mb"], "phonax_peak_rss_mb": ours["peak_rss_mb"],
         "max_differences": accuracy(ref, ours),
     })
-    diff = accuracy(ref, ours)
-    assert diff["tetrahedron"] < 1e-4 and diff["gaussian"] < 1e-4 and diff["thermal"] < 1e-6
+    for result in (ours, hermitian):
+        diff = accuracy(ref, result)
+        assert diff["tetrahedron"] < 1e-4 and diff["gaussian"] < 1e-4 and diff["thermal"] < 1e-6
 
 
 def pytest_generate_tests(metafunc):
@@ -169,13 +176,15 @@ def pytest_generate_tests(metafunc):
 
 def main(cases) -> None:
     header = (f"{'case':8} {'atoms':>5} {'mesh':>4} {'n_q':>5} {'phonopy s':>9} {'ours s':>8} {'warm s':>7} "
-              f"{'speedup':>7} {'phonopy MB':>10} {'ours MB':>8}  max diff (tetra, gauss DOS /peak; thermal rel)")
+              f"{'speedup':>7} {'Hermitian s':>11} {'speedup':>7} {'phonopy MB':>10} {'ours MB':>8}  "
+              f"max diff (tetra, gauss DOS /peak; thermal rel)")
     print(header)
     for case in cases:
-        ref, ours = measure(case)
+        ref, ours, hermitian = measure(case)
         d = accuracy(ref, ours)
         print(f"{case:8} {ours['n_atoms']:5d} {ours['mesh']:4d} {ours['n_q']:5d} {ref['time_cold']:9.2f} "
               f"{ours['time_cold']:8.2f} {ours['time_warm']:7.2f} {ref['time_cold'] / ours['time_cold']:7.1f} "
+              f"{hermitian['time_cold']:11.2f} {ref['time_cold'] / hermitian['time_cold']:7.1f} "
               f"{ref['peak_rss_mb']:10.0f} {ours['peak_rss_mb']:8.0f}  "
               f"{d['tetrahedron']:.1e}, {d['gaussian']:.1e}; {d['thermal']:.1e}", flush=True)
 

@@ -30,10 +30,13 @@ def test_irreducible_points_stand_for_their_grid_points(chain):
 
 
 def test_bad_mesh_input_is_rejected():
-    with pytest.raises(ValueError, match="mesh must be positive"):
-        regular_mesh(CELL, [[0, 0, 0]], [1], (4, 0, 4))
-    with pytest.raises(ValueError, match="shift 0 or 1"):
-        regular_mesh(CELL, [[0, 0, 0]], [1], 4, shift=(0, 2, 0))
+    for mesh in [(4, 0, 4), 4.5, (4, 4)]:
+        with pytest.raises(ValueError, match="mesh must be 1 or 3 positive integers"):
+            regular_mesh(CELL, [[0, 0, 0]], [1], mesh)
+    for shift in [(0, 2, 0), 0.5]:  # a half step is shift 1, not 0.5
+        with pytest.raises(ValueError, match="shift 0 or 1"):
+            regular_mesh(CELL, [[0, 0, 0]], [1], 4, shift=shift)
+    assert regular_mesh(CELL, [[0, 0, 0]], [1], 4, shift=True).shift.tolist() == [1, 1, 1]
 
 
 def test_bad_options_are_rejected(chain):
@@ -52,6 +55,7 @@ def test_frequencies_at_mesh_points_are_the_force_constants(chain):
     for solver in ("host", "jax"):
         got = MeshSolver(chain, eigensolver=solver, progress=None).frequencies(qmesh.qpoints)
         np.testing.assert_allclose(got, chain.frequencies(qmesh.qpoints), atol=1e-7)
+        assert MeshSolver(chain, eigensolver=solver, progress=None).frequencies([]).shape == (0, got.shape[1])
 
 
 def test_dos_integrates_to_three_modes(chain):

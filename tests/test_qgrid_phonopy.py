@@ -115,13 +115,17 @@ def test_projected_dos_matches_phonopy(phonopy_nacl, method):
 
 
 def test_projected_dos_rows_add_up_to_total(phonopy_nacl):
+    """The total DOS comes from a values-only eigen-solve, the projected one from a solve with
+    eigenvectors: their eigenvalues differ at round-off, and at Γ the acoustic frequencies are
+    √(round-off) ~ 1e-7 THz, which the narrow Gaussians at Γ carry into the DOS below ~1 THz at
+    ~1e-9 of the peak (on a shifted mesh the two agree to 1e-15)."""
     fcs = force_constants_from_phonopy(phonopy_nacl)
-    for method in ("tetrahedron", "gaussian"):
+    for method, tolerance in (("tetrahedron", 1e-10), ("gaussian", 1e-8)):
         freqs, total = mesh_dos(fcs, 6, method=method, symmetry=False, progress=None)
         for projection, rows in (("element", 2), ("xyz", 6)):
             _, pdos = mesh_projected_dos(fcs, 6, method=method, freq_points=freqs, projection=projection, progress=None)
             assert pdos.shape == (rows, len(freqs))
-            np.testing.assert_allclose(pdos.sum(axis=0), total, atol=1e-10 * total.max())
+            np.testing.assert_allclose(pdos.sum(axis=0), total, rtol=0, atol=tolerance * total.max())
 
 
 def test_results_do_not_depend_on_chunking(phonopy_si):

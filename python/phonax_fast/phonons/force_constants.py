@@ -23,7 +23,7 @@ import numpy as np
 from ..units import eigenvalues_to_thz
 
 
-def bloch_sum(xp, qpoints, phi, translations):
+def bloch_sum(xp, qpoints, phi, translations, n_cols=None):
     """Σ_l Φ_l · exp(2πi q·T_l) for a chunk of q-points: one complex matrix product.
 
     With ``phi = ForceConstants.mass_weighted()`` this is the dynamical matrix D(q) without the
@@ -33,15 +33,17 @@ def bloch_sum(xp, qpoints, phi, translations):
     Args:
         xp: ``numpy`` or ``jax.numpy`` (the function is traceable).
         qpoints: (n_q, 3) reduced coordinates.
-        phi: (N_L, M·M) real, block per translation flattened, e.g. eV/(Å²·amu) with M = 3N.
+        phi: (N_L, R·M) real, block (R rows, M columns) per translation flattened, e.g.
+            eV/(Å²·amu) with M = 3N; R = M (whole matrices) unless ``n_cols`` = M says otherwise.
         translations: (N_L, 3) lattice translations, units of the cell vectors.
+        n_cols: M when the blocks are not square (a subset of rows).
 
     Returns:
-        (n_q, M, M) complex, in the units of ``phi``.
+        (n_q, R, M) complex, in the units of ``phi``.
     """
-    n = round(phi.shape[1] ** 0.5)
+    n = n_cols or round(phi.shape[1] ** 0.5)
     arg = 2 * np.pi * qpoints @ translations.T  # (n_q, N_L)
-    return ((xp.cos(arg) @ phi) + 1j * (xp.sin(arg) @ phi)).reshape(-1, n, n)
+    return ((xp.cos(arg) @ phi) + 1j * (xp.sin(arg) @ phi)).reshape(len(qpoints), -1, n)
 
 
 @dataclass(frozen=True)

@@ -103,10 +103,12 @@ def regular_mesh(
     Returns:
         The mesh and its irreducible q-points with integer weights.
     """
-    mesh = np.broadcast_to(np.asarray(mesh, dtype=int), (3,)).copy()
-    shift = np.broadcast_to(np.asarray(shift, dtype=int), (3,)).copy()
-    if (mesh < 1).any() or not np.isin(shift, (0, 1)).all():
-        raise ValueError(f"mesh must be positive integers and shift 0 or 1 per axis; got {mesh}, {shift}")
+    given_mesh, given_shift = np.asarray(mesh), np.asarray(shift)
+    if given_mesh.size not in (1, 3) or given_shift.size not in (1, 3) or (given_mesh != np.rint(given_mesh)).any() \
+            or (given_mesh < 1).any() or not np.isin(given_shift, (0, 1)).all():
+        raise ValueError(f"mesh must be 1 or 3 positive integers and shift 0 or 1 per axis; got {mesh}, {shift}")
+    mesh = np.broadcast_to(given_mesh.astype(int), (3,)).copy()
+    shift = np.broadcast_to(given_shift.astype(int), (3,)).copy()
     rotations = np.eye(3, dtype=np.intc)[None]
     if symmetry:
         point_group = _point_group(np.asarray(cell, float), np.asarray(scaled_positions, float), numbers, symprec)

@@ -17,6 +17,11 @@ Two eigen-solvers (``MeshSolver(eigensolver=...)``), equal to round-off:
 
 ``"auto"`` picks ``"host"`` when the devices are CPUs and ``"jax"`` otherwise.
 
+On the host path, crystals with an inversion centre (checked on the force constants,
+``inversion.InversionForm``) are solved in the real symmetric form of D(q): half the Bloch sum
+and a real eigen-solve that costs a fraction of the Hermitian one, the chunk split over all
+cores (NumPy releases the GIL; one BLAS thread per worker thread).
+
 Several processes (``jax.distributed.initialize``; ``jax.devices()`` then lists the devices of all
 of them): every process runs the same calls. Each chunk is cut into equal parts, one per device
 (``"jax"``: a global array sharded over all devices) or one per process (``"host"``), and each
@@ -29,6 +34,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 import jax
 import jax.numpy as jnp
@@ -39,6 +46,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from ..phonons.force_constants import ForceConstants, bloch_sum
 from ..progress import progress_bar
 from ..units import eigenvalues_to_thz
+from .inversion import InversionForm
 
 _CHUNK_BYTES = 256 * 2**20  # per device: what one chunk of q-points may take, at most
 
@@ -92,6 +100,23 @@ def _eigvalsh(q, phi, translations):
     return jnp.linalg.eigvalsh(bloch_sum(jnp, q, phi, translations))
 
 
+_BLAS = None  # threadpoolctl's controller, made on first use
+
+
+def _on_all_cores(solve, q: np.ndarray, with_vectors: bool):
+    """``solve(q_part) → (values, vectors or None)`` over parts of ``q`` in threads, one per core,
+    with one BLAS thread each; the parts' results concatenated."""
+    global _BLAS
+    from threadpoolctl import ThreadpoolController
+
+    _BLAS = _BLAS or ThreadpoolController()
+    n_threads = max(1, min(len(os.sched_getaffinity(0)), len(q)))
+    with _BLAS.limit(limits=1, user_api="blas"), ThreadPoolExecutor(n_threads) as pool:
+        parts = list(pool.map(solve, np.array_split(q, n_threads)))
+    values = np.concatenate([v for v, _ in parts])
+    return values, (np.concatenate([w for _, w in parts]) if with_vectors else None)
+
+
 class MeshSolver:
     """Frequencies (THz) and eigenvectors of the dynamical matrices of ``fcs`` at many q-points.
 
@@ -105,9 +130,13 @@ class MeshSolver:
             process then computes everything itself) or devices of every process.
         progress: show a tqdm bar (see ``phonax_fast.progress``) with this description, or None;
             in a run of several processes only process 0 shows it.
+        real_form: on the host path, solve the real symmetric form of D(q) when the crystal has
+            an inversion centre that the force constants obey (``inversion.InversionForm``);
+            the same results to round-off.
     """
 
-    def __init__(self, fcs: ForceConstants, eigensolver="auto", chunk_size=None, devices=None, progress="q-points"):
+    def __init__(self, fcs: ForceConstants, eigensolver="auto", chunk_size=None, devices=None, progress="q-points",
+                 real_form=True):
         # a process's devices are neighbours in the mesh, so that its rows of a chunk are contiguous
         self.devices = sorted(devices if devices is not None else jax.devices(), key=lambda d: (d.process_index, d.id))
         processes = {d.process_index for d in self.devices}
@@ -127,6 +156,9 @@ class MeshSolver:
         self.chunk_per_device = int(self._over_processes(np.array([chunk]), np.min)[0])  # same chunks everywhere
         self.progress = progress if jax.process_index() == 0 else None
         self._host_phi = fcs.mass_weighted()  # (N_L, 9N²)
+        self.form = InversionForm.build(fcs, self._host_phi) if real_form and eigensolver == "host" else None
+        if self.form is not None:
+            self._host_phi = self.form.restrict(self._host_phi)  # (N_L, R·3N)
         self._host_translations = np.asarray(fcs.translations, float)
         if eigensolver == "jax":
             mesh = Mesh(np.array(self.devices), ("q",))
@@ -158,15 +190,21 @@ class MeshSolver:
         """Start the computation for q (n_c, 3): on the ``"jax"`` path a whole (padded) chunk as
         global arrays (async), on the host path this process's rows, D(q) built with numpy."""
         if self.eigensolver == "host":
+            if self.form is not None:  # solved here, on all cores
+                solve = partial(self.form.eigh, phi_restricted=self._host_phi, translations=self._host_translations,
+                                with_vectors=with_vectors)
+                return _on_all_cores(solve, q, with_vectors)
             return (bloch_sum(np, q, self._host_phi, self._host_translations),)
         args = (_global_array(q, self._q_sharding), self._phi, self._translations)
         return _eigh(*args) if with_vectors else (_eigvalsh(*args),)
 
-    def _finish(self, out, n_c: int, with_vectors: bool):
-        """Eigenvalues (n_c, 3N) eV/(Å²·amu) and eigenvectors (n_c, 3N, 3N) or None of this
-        process's first n_c (unpadded) rows of a chunk, as numpy arrays."""
+    def _finish(self, out, q: np.ndarray, with_vectors: bool):
+        """Eigenvalues (n_c, 3N) eV/(Å²·amu) and eigenvectors (n_c, 3N, 3N) of D'(q) or None of this
+        process's rows ``q`` (n_c, 3) of a chunk (padding dropped), as numpy arrays."""
         if self.eigensolver == "jax":
-            return _own_rows(out[0])[:n_c], (_own_rows(out[1])[:n_c] if with_vectors else None)
+            return _own_rows(out[0])[: len(q)], (_own_rows(out[1])[: len(q)] if with_vectors else None)
+        if self.form is not None:
+            return out  # already solved
         from phonopy.harmonic.dynamical_matrix import diagonalize_dynamical_matrices
 
         return diagonalize_dynamical_matrices(out[0], with_eigenvectors=with_vectors)
@@ -189,6 +227,8 @@ class MeshSolver:
         """
         qpoints = np.asarray(qpoints, dtype=float).reshape(-1, 3)
         n_q = len(qpoints)
+        if n_q == 0:
+            return
         n_parts = len(self.devices) if self.eigensolver == "jax" else self.n_processes
         n_chunks = -(-n_q // (self.chunk_per_device * n_parts))
         per_part = -(-n_q // (n_chunks * n_parts))  # balanced chunks: little padding
@@ -205,18 +245,17 @@ class MeshSolver:
                 out = self._dispatch(qpoints[rows], with_vectors) if rows.stop > rows.start else None
             if pending is not None:
                 yield from self._result(*pending, with_vectors, bar)
-            pending = rows, out, min(chunk, n_q - start)
+            pending = rows, qpoints[rows], out, min(chunk, n_q - start)
         if pending is not None:
             yield from self._result(*pending, with_vectors, bar)
         if bar is not None:
             bar.close()
 
-    def _result(self, rows: slice, out, n_chunk: int, with_vectors: bool, bar):
-        """Yield (rows, frequencies THz, eigenvectors or None) of a finished chunk's own rows, padding
-        dropped, unless there are none; ``n_chunk`` q-points of the chunk advance the progress bar."""
-        n_c = rows.stop - rows.start
-        if n_c:
-            values, vectors = self._finish(out, n_c, with_vectors)
+    def _result(self, rows: slice, q: np.ndarray, out, n_chunk: int, with_vectors: bool, bar):
+        """Yield (rows, frequencies THz, eigenvectors or None) of a finished chunk's own rows ``q``,
+        padding dropped, unless there are none; ``n_chunk`` q-points of the chunk advance the bar."""
+        if len(q):
+            values, vectors = self._finish(out, q, with_vectors)
             yield rows, eigenvalues_to_thz(values), vectors
         if bar is not None:
             bar.update(n_chunk)

@@ -1,0 +1,108 @@
+"""Real symmetric form of D(q) for crystals with an inversion centre (``qgrid.inversion``): the same
+eigenvalues and eigenvectors as the Hermitian D(q) (``ForceConstants``, LAPACK), the same DOS
+through the q-grid engine, and the Hermitian path whenever the inversion is absent or broken."""
+
+import dataclasses
+
+import numpy as np
+import phonopy
+import pytest
+from ase.calculators.lj import LennardJones
+from phonopy.structure.atoms import PhonopyAtoms
+
+from phonax_fast.phonons.force_constants import ForceConstants, bloch_sum
+from phonax_fast.qgrid import MeshSolver, mesh_projected_dos
+from phonax_fast.qgrid.inversion import InversionForm, inversion_pairs
+from reference_data import load_tio2
+
+
+@pytest.fixture(scope="module")
+def fluorite():
+    """CaF2 (Fm-3m) with a Lennard-Jones potential through phonopy's finite displacements: the
+    inversion centre at Ca fixes Ca and pairs the two F, so both blocks of the real form occur."""
+    from ase import Atoms
+
+    a = 5.46
+    cell = a / 2 * np.array([[0, 1, 1], [1, 0, 1], [1, 1, 0]])
+    unit = PhonopyAtoms(symbols=["Ca", "F", "F"], cell=cell, scaled_positions=[[0, 0, 0], [0.25] * 3, [0.75] * 3])
+    ph = phonopy.Phonopy(unit, supercell_matrix=2 * np.eye(3, dtype=int), log_level=0)
+    ph.generate_displacements(distance=0.01)
+    calc = LennardJones(sigma=2.2, epsilon=0.1, rc=6.0, smooth=True)
+    forces = []
+    for s in ph.supercells_with_displacements:
+        atoms = Atoms(s.symbols, cell=s.cell, scaled_positions=s.scaled_positions, pbc=True)
+        atoms.calc = calc
+        forces.append(atoms.get_forces())
+    ph.forces = forces
+    ph.produce_force_constants()
+    return ForceConstants.from_phonopy(ph)
+
+
+@pytest.fixture(scope="module", params=["si", "nacl", "tio2", "fluorite"])
+def crystal(request, phonopy_si, phonopy_nacl, fluorite):
+    if request.param == "fluorite":
+        return fluorite
+    return ForceConstants.from_phonopy({"si": phonopy_si, "nacl": phonopy_nacl, "tio2": load_tio2()}[request.param])
+
+
+def test_real_form_has_the_spectrum_of_d(crystal):
+    form = InversionForm.build(crystal)
+    assert form is not None
+    q = np.random.default_rng(0).uniform(-1, 1, size=(9, 3))
+    args = (form.restrict(crystal.mass_weighted()), np.asarray(crystal.translations, float))
+    upper = form.upper_matrices(q, *args)
+    assert upper.dtype == np.float64
+    scale = np.abs(upper).max()
+    # tolerances: float64 eigen-solves of these small matrices agree to ~1e-15 relative; the force
+    # constants (phonopy's symmetrisation of finite-difference forces) carry the inversion to ~1e-13
+    blocks = np.cumsum([0, form.n_fixed, form.n_pairs, form.n_pairs])
+    for lo, hi in zip(blocks[:-1], blocks[1:]):
+        diagonal = upper[:, lo:hi, lo:hi]
+        np.testing.assert_allclose(diagonal, diagonal.transpose(0, 2, 1), rtol=0, atol=1e-14 * scale)
+        assert np.all(upper[:, hi:, lo:hi] == 0)  # below the diagonal blocks: unused
+    m = np.triu(upper) + np.triu(upper, 1).transpose(0, 2, 1)
+    np.testing.assert_allclose(np.linalg.eigvalsh(m), np.linalg.eigvalsh(crystal.dynamical_matrices(q)), rtol=0,
+                               atol=1e-12 * scale)
+    values, vectors = form.eigh(q, *args, with_vectors=True)  # eigenvectors of bloch_sum's D'(q)
+    np.testing.assert_allclose(values, np.linalg.eigvalsh(m), rtol=0, atol=1e-12 * scale)
+    d = bloch_sum(np, q, crystal.mass_weighted(), np.asarray(crystal.translations, float))
+    np.testing.assert_allclose(d @ vectors, vectors * values[:, None, :], rtol=0, atol=1e-12 * scale)
+    np.testing.assert_allclose(vectors.conj().transpose(0, 2, 1) @ vectors, np.broadcast_to(np.eye(len(m[0])), m.shape),
+                               rtol=0, atol=1e-12)
+
+
+def test_fluorite_pairs_f_and_fixes_ca(fluorite):
+    pairing = inversion_pairs(fluorite.cell, fluorite.scaled_positions, fluorite.numbers)
+    np.testing.assert_array_equal(pairing, [0, 2, 1])
+
+
+def test_no_inversion_no_real_form(fluorite):
+    zincblende = fluorite.cell, fluorite.scaled_positions[:2], fluorite.numbers[:2]  # CaF2 without one F
+    assert inversion_pairs(*zincblende) is None
+
+
+def test_broken_inversion_falls_back_to_the_hermitian_path(phonopy_si):
+    """Force constants that do not carry the crystal's inversion are not symmetrised silently."""
+    fcs = ForceConstants.from_phonopy(phonopy_si)
+    noisy = dataclasses.replace(fcs, fc=fcs.fc + 1e-4 * np.random.default_rng(1).normal(size=fcs.fc.shape))
+    solver = MeshSolver(noisy, progress=None)
+    assert solver.form is None and MeshSolver(fcs, progress=None).form is not None
+    q = np.random.default_rng(2).uniform(-1, 1, size=(6, 3))
+    hermitian = MeshSolver(noisy, progress=None, real_form=False)
+    np.testing.assert_array_equal(solver.frequencies(q), hermitian.frequencies(q))
+
+
+@pytest.mark.parametrize("eigensolver", ["host", "jax"])
+def test_mesh_results_do_not_depend_on_the_form(crystal, eigensolver):
+    """Frequencies and the projected DOS (eigenvectors) with and without the real form (the host
+    path uses it; the JAX path solves the Hermitian D(q) either way)."""
+    q = np.random.default_rng(3).uniform(-1, 1, size=(11, 3))
+    real = MeshSolver(crystal, eigensolver=eigensolver, progress=None, chunk_size=4)
+    assert (real.form is not None) == (eigensolver == "host")
+    hermitian = MeshSolver(crystal, eigensolver=eigensolver, progress=None, real_form=False)
+    np.testing.assert_allclose(real.frequencies(q), hermitian.frequencies(q), rtol=0, atol=1e-9)
+    # a shifted mesh: at Γ the acoustic frequencies are √(round-off) ~ 1e-7 THz on either path
+    options = dict(method="gaussian", sigma=0.2, eigensolver=eigensolver, progress=None, shift=(1, 1, 1))
+    f, pdos = mesh_projected_dos(crystal, 4, projection="xyz", **options)
+    _, pdos_hermitian = mesh_projected_dos(crystal, 4, projection="xyz", real_form=False, **options)
+    np.testing.assert_allclose(pdos, pdos_hermitian, rtol=0, atol=1e-10 * pdos.max())
