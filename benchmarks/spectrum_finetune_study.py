@@ -17,10 +17,14 @@ Everything is generated here, nothing is downloaded:
 4. It is fine-tuned on benzene's reference spectrum only
    (:func:`phonax_fast.training.spectrum_finetune.finetune_spectrum`, mean squared error of the
    sorted vibrational eigenvalues at benzene's GFN2-xTB geometry).
+   A second, "anchored" fine-tuning keeps the pre-training energy + force loss beside benzene's
+   spectrum (``phonax_fast.training.train`` with a ``spectrum`` term, the same number of Adam
+   steps and learning rate, weight ``--anchor-spectrum-weight``).
 5. The table gives the mean absolute error of the sorted vibrational frequencies (cm⁻¹) of each
-   molecule before and after, each molecule at its GFN2-xTB geometry, plus the force MAE on the
-   pre-training validation set (how much of the energy/force fit the fine-tuning gives up), and,
-   for scale, the MAE of the pre-training method's own spectrum (at its own minimum) vs GFN2-xTB.
+   molecule before and after both fine-tunings, each molecule at its GFN2-xTB geometry, plus the
+   force MAE on the pre-training validation set (how much of the energy/force fit each fine-tuning
+   gives up), and, for scale, the MAE of the pre-training method's own spectrum (at its own
+   minimum) vs GFN2-xTB.
 
 Needs ``pip install tblite==0.8.0``. Run (about 3 minutes on 2 CPU cores):
 
@@ -49,6 +53,7 @@ import phonax_fast as pf
 from ase import Atoms
 from ase.build import molecule
 from phonax_fast.training import Batcher, OptimConfig, Sample, evaluate, train
+from phonax_fast.training.losses import spectrum_target
 from phonax_fast.training.spectrum_finetune import (
     eigenvalues_to_cm1,
     finetune_spectrum,
@@ -160,6 +165,8 @@ def main(argv=None) -> dict:
     p.add_argument("--epochs", type=int, default=150, help="pre-training epochs")
     p.add_argument("--steps", type=int, default=200, help="spectrum fine-tuning steps")
     p.add_argument("--lr", type=float, default=1e-3, help="fine-tuning learning rate (Adam)")
+    p.add_argument("--anchor-spectrum-weight", type=float, default=10.0,
+                   help="weight of the spectrum term beside energy 1 and forces 10 in the anchored fine-tuning")
     p.add_argument("--channels", type=int, default=8)
     p.add_argument("--lmax", type=int, default=1)
     p.add_argument("--layers", type=int, default=2)
@@ -225,11 +232,25 @@ def main(argv=None) -> dict:
     after = spectra(tuned)
     fit_after = evaluate(tuned, tuned.params, valid)
 
+    # --- anchored fine-tuning: benzene's spectrum plus the pre-training energy/force loss
+    batcher = Batcher(train_samples, species, args.cutoff, batch_size=8, seed=args.seed)
+    target = spectrum_target(ref["benzene"]["atoms"], ref["benzene"]["eigenvalues"], species, args.cutoff)
+    anchored, _ = train(model, batcher, epochs=max(1, round(args.steps / len(batcher))),
+                        loss_weights={"energy": 1.0, "forces": 10.0, "spectrum": args.anchor_spectrum_weight},
+                        optim=OptimConfig(optimizer="adamw", learning_rate=args.lr, schedule="constant",
+                                          warmup_steps=0, clip_norm=None, ema_decay=None),
+                        spectra=[target], valid_every=10**6)
+    anchored.save(out / "finetuned_benzene_anchored.npz")
+    after_anchored = spectra(anchored)
+    fit_anchored = evaluate(anchored, anchored.params, valid)
+    log("anchored fine-tuning done")
+
     # --- table
     rows = {}
     for n in MOLECULES:
         nu_ref = eigenvalues_to_cm1(ref[n]["eigenvalues"])
         nu_b, nu_a = eigenvalues_to_cm1(before[n]), eigenvalues_to_cm1(after[n])
+        nu_anchored = eigenvalues_to_cm1(after_anchored[n])
         nu_method = eigenvalues_to_cm1(ref[n]["pretrain_method_eigenvalues"])
         rows[n] = {"role": "train" if n == "benzene" else "held out", "modes": len(nu_ref),
                    "mae_pretrain_method_cm1": float(np.mean(np.abs(nu_method - nu_ref))),
@@ -237,25 +258,30 @@ def main(argv=None) -> dict:
                    "mae_after_cm1": float(np.mean(np.abs(nu_a - nu_ref))),
                    "max_before_cm1": float(np.max(np.abs(nu_b - nu_ref))),
                    "max_after_cm1": float(np.max(np.abs(nu_a - nu_ref))),
-                   "reference_cm1": nu_ref.tolist(), "before_cm1": nu_b.tolist(), "after_cm1": nu_a.tolist()}
+                   "mae_after_anchored_cm1": float(np.mean(np.abs(nu_anchored - nu_ref))),
+                   "reference_cm1": nu_ref.tolist(), "before_cm1": nu_b.tolist(), "after_cm1": nu_a.tolist(),
+                   "after_anchored_cm1": nu_anchored.tolist()}
     print()
     print(f"Spectrum MAE vs GFN2-xTB (sorted vibrational frequencies, cm-1); model pre-trained on "
           f"{args.pretrain_method} energies+forces, fine-tuned on benzene's spectrum ({args.steps} Adam steps, "
           f"lr {args.lr})")
     print(f"{'molecule':<9} {'role':<9} {'modes':>5} {'MAE before':>11} {'MAE after':>10} {'change':>8} "
-          f"{'max before':>11} {'max after':>10} {args.pretrain_method + ' itself':>15}")
+          f"{'max before':>11} {'max after':>10} {'MAE anchored':>13} {args.pretrain_method + ' itself':>15}")
     for n, r in rows.items():
         change = r["mae_after_cm1"] - r["mae_before_cm1"]
         print(f"{n:<9} {r['role']:<9} {r['modes']:>5} {r['mae_before_cm1']:>11.1f} {r['mae_after_cm1']:>10.1f} "
               f"{change:>+8.1f} {r['max_before_cm1']:>11.1f} {r['max_after_cm1']:>10.1f} "
-              f"{r['mae_pretrain_method_cm1']:>15.1f}")
-    print(f"('{args.pretrain_method} itself': its own spectrum at its own minimum vs GFN2-xTB, no model)")
+              f"{r['mae_after_anchored_cm1']:>13.1f} {r['mae_pretrain_method_cm1']:>15.1f}")
+    print(f"('{args.pretrain_method} itself': its own spectrum at its own minimum vs GFN2-xTB, no model; "
+          f"'anchored': fine-tuned with the energy/force loss kept)")
     print(f"force MAE on the {args.pretrain_method} validation set (eV/Å): before {fit_before['forces_mae']:.4f}, "
-          f"after {fit_after['forces_mae']:.4f}; energy MAE (eV/atom): before {fit_before['energy_mae']:.4f}, "
-          f"after {fit_after['energy_mae']:.4f}")
+          f"after {fit_after['forces_mae']:.4f}, anchored {fit_anchored['forces_mae']:.4f}; energy MAE "
+          f"(eV/atom): before {fit_before['energy_mae']:.4f}, after {fit_after['energy_mae']:.4f}, "
+          f"anchored {fit_anchored['energy_mae']:.4f}")
 
     results = {"args": {k: str(v) for k, v in vars(args).items()}, "molecules": rows,
-               "valid_fit_before": fit_before, "valid_fit_after": fit_after, "finetune_history": history.records,
+               "valid_fit_before": fit_before, "valid_fit_after": fit_after, "valid_fit_anchored": fit_anchored,
+               "finetune_history": history.records,
                "seconds": time.perf_counter() - t0}
     (out / "results.json").write_text(json.dumps(results, indent=1))
     plot(rows, out / "spectra.png", args.pretrain_method)
@@ -273,14 +299,17 @@ def plot(rows: dict, path: Path, pretrain_method: str) -> None:
     for (name, r), (ax, ax_err) in zip(rows.items(), axes):
         for k, (key, color, label) in enumerate([("reference_cm1", "k", "GFN2-xTB"),
                                                  ("before_cm1", "tab:red", f"pre-trained ({pretrain_method} data)"),
-                                                 ("after_cm1", "tab:blue", "fine-tuned on benzene")]):
+                                                 ("after_cm1", "tab:blue", "fine-tuned on benzene"),
+                                                 ("after_anchored_cm1", "tab:green", "fine-tuned, E/F kept")]):
             ax.vlines(r[key], k, k + 0.8, color=color, lw=1, label=label)
         ax.set_yticks([])
-        ax.set_title(f"{name} ({r['role']}): MAE {r['mae_before_cm1']:.0f} → {r['mae_after_cm1']:.0f} cm⁻¹")
+        ax.set_title(f"{name} ({r['role']}): MAE {r['mae_before_cm1']:.0f} → {r['mae_after_cm1']:.0f} "
+                     f"(anchored {r['mae_after_anchored_cm1']:.0f}) cm⁻¹")
         ax.set_xlabel("frequency (cm⁻¹)")
         ref = np.array(r["reference_cm1"])
         ax_err.plot(ref, np.array(r["before_cm1"]) - ref, "o", color="tab:red", ms=3, label="before")
         ax_err.plot(ref, np.array(r["after_cm1"]) - ref, "o", color="tab:blue", ms=3, label="after")
+        ax_err.plot(ref, np.array(r["after_anchored_cm1"]) - ref, "o", color="tab:green", ms=3, label="anchored")
         ax_err.axhline(0, color="k", lw=0.5)
         ax_err.set_xlabel("reference frequency (cm⁻¹)")
         ax_err.set_ylabel("model − reference (cm⁻¹)")
