@@ -8,11 +8,13 @@ from .base import MODEL_CLASSES, EnergyModel, load_file
 from .mace import MACE, MACEConfig
 from .nequip import NequIP, NequIPConfig
 
-BUNDLED = {"default": Path(__file__).parent / "data" / "default.npz"}
+# bundled models (model cards: data/README.md): "default" for the crystals Si, NaCl and MgO
+# (DFT), "molecules" for small H/C/N/O molecules (GFN2-xTB)
+BUNDLED = {name: Path(__file__).parent / "data" / f"{name}.npz" for name in ("default", "molecules")}
 
 
 def load(path_or_name) -> EnergyModel:
-    """A saved model from a file path, or a bundled one by name (``"default"``)."""
+    """A saved model from a file path, or a bundled one by name (``"default"`` or ``"molecules"``)."""
     if str(path_or_name) in BUNDLED:
         return load_file(BUNDLED[str(path_or_name)])
     return load_file(path_or_name)

@@ -19,7 +19,9 @@ def add_vibrations_command(subparsers) -> argparse.ArgumentParser:
         "(frequency, irrep, IR, Raman), writes STEM_vibrations.json and STEM_vibrations.png into --out.",
     )
     parser.add_argument("molecule", type=Path, help="structure file read by ase.io (xyz, extxyz, …), no periodicity")
-    parser.add_argument("--model", default="default", help="model file (.npz) or bundled model name (default: %(default)s)")
+    parser.add_argument("--model", default="molecules",
+                        help="model file (.npz) or bundled model name (default: %(default)s, the bundled model for small "
+                        "H/C/N/O molecules trained on GFN2-xTB)")
     parser.add_argument("--out", type=Path, default=Path("."), help="output folder (default: current folder)")
     parser.add_argument("--symmetry-tolerance", type=float, default=0.01, help="Å, for the point group (default: %(default)s)")
     parser.add_argument("--degeneracy-tolerance", type=float, default=0.05, help="cm⁻¹ (default: %(default)s)")
@@ -41,9 +43,14 @@ def run_vibrations(args) -> int:
     atoms = ase.io.read(args.molecule)
     if atoms.pbc.any():
         raise ValueError(f"{args.molecule} is periodic; `vibrations` is for molecules (use `phonons` for crystals)")
+    model = load(args.model)
+    unknown = sorted(set(atoms.get_chemical_symbols()) - set(model.species))
+    if unknown:
+        raise ValueError(f"{args.molecule} has elements {unknown} that the model {str(args.model)!r} does not know "
+                         f"(it knows {list(model.species)}); give a model trained on them with --model")
     vib = Vibrations(
         atoms,
-        load(args.model),
+        model,
         symmetry_tolerance=args.symmetry_tolerance,
         degeneracy_tolerance=args.degeneracy_tolerance,
     )
