@@ -49,7 +49,6 @@ from pathlib import Path
 # tblite's OpenMP threads on a small, shared CPU make the reference data several times slower
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-import jax
 import numpy as np
 import phonax_fast as pf
 from ase import Atoms, units
@@ -59,10 +58,10 @@ from phonax_fast.training.trainer import predict_jit
 from phonax_fast.training.xtb_reference import (
     FD_STEP_BOHR,
     XTB,
-    atomic_reference_energies,
     cached_arrays,
     fd_hessian,
     optimise,
+    with_data_statistics,
 )
 
 SPECIES = ("H", "C", "O")
@@ -142,11 +141,7 @@ def without_hessian(samples):
 
 def initial_model(hyper: dict, seed: int, train_samples):
     """NequIP with per-species energy shifts (least squares) and scale (force RMS) from the training set."""
-    model = pf.models.NequIP.init(SPECIES, seed=seed, **hyper)
-    params = dict(model.params)
-    params["shift"] = np.asarray(atomic_reference_energies(train_samples, SPECIES))
-    params["scale"] = np.asarray(float(np.sqrt(np.mean(np.concatenate([s.forces.ravel() for s in train_samples]) ** 2))))
-    return model.with_params(jax.tree_util.tree_map(np.asarray, params))
+    return with_data_statistics(pf.models.NequIP.init(SPECIES, seed=seed, **hyper), train_samples)
 
 
 def study(ref: dict, args, log) -> dict:

@@ -63,11 +63,11 @@ from phonax_fast.training.spectrum_finetune import (
 )
 from phonax_fast.training.xtb_reference import (
     FD_STEP_BOHR,
-    atomic_reference_energies,
     cached_arrays,
     fd_hessian,
     optimise,
     rattled_samples,
+    with_data_statistics,
 )
 
 MOLECULES = ("benzene", "toluene", "phenol")
@@ -196,11 +196,7 @@ def main(argv=None) -> dict:
         model = pf.models.NequIP.init(species, cutoff=args.cutoff, num_layers=args.layers, lmax=args.lmax,
                                       channels=args.channels, radial_hidden=(16,), avg_num_neighbors=8.0,
                                       seed=args.seed)
-        params = dict(model.params)
-        params["shift"] = np.asarray(atomic_reference_energies(train_samples, species))
-        force_rms = float(np.sqrt(np.mean(np.concatenate([s.forces.ravel() for s in train_samples]) ** 2)))
-        params["scale"] = np.asarray(force_rms)
-        model = model.with_params(jax.tree_util.tree_map(np.asarray, params))
+        model = with_data_statistics(model, train_samples)
         batcher = Batcher(train_samples, species, args.cutoff, batch_size=8, seed=args.seed)
         optim = OptimConfig(learning_rate=5e-3, warmup_steps=50, ema_decay=0.99)
         model, _ = train(model, batcher, epochs=args.epochs, loss_weights={"energy": 1.0, "forces": 10.0},

@@ -8,9 +8,9 @@ from collections import Counter
 import numpy as np
 import pytest
 from ase.build import molecule
-from ase.optimize import BFGS
 
 import phonax_fast as pf
+from phonax_fast.training.xtb_reference import relax
 from phonax_fast.vibrations import Vibrations
 from test_vibrations import finite_difference_hessian
 
@@ -37,15 +37,6 @@ def model():
     return pf.models.load("molecules")
 
 
-def relaxed(atoms, calc, fmax=1e-4):
-    """A copy of ``atoms`` relaxed with ``calc`` (BFGS keeps the point group: the forces carry it)."""
-    atoms = atoms.copy()
-    atoms.calc = calc
-    BFGS(atoms, logfile=None).run(fmax=fmax, steps=500)
-    atoms.calc = None
-    return atoms
-
-
 def summary(vib):
     """{label: number of modes}, {label: (IR, Raman)} over the vibrations."""
     counts = Counter(label for label in vib.irreps if label)
@@ -62,7 +53,7 @@ def test_irreps_from_the_trained_models_own_hessian(model, name):
     """At the model's own minimum: the textbook point group, Γ_vib and selection rules, exact
     degeneracies, no imaginary modes; centrosymmetric molecules show mutual exclusion by themselves."""
     group, counts, rules = TEXTBOOK[name]
-    vib = Vibrations(relaxed(molecule(name), pf.Calculator(model)), model)
+    vib = Vibrations(relax(molecule(name), pf.Calculator(model)), model)
     assert vib.point_group == group
     assert summary(vib) == (counts, rules)
     nu = vib.frequencies_cm1[~vib.zero_modes]
@@ -107,7 +98,7 @@ def test_trained_model_against_gfn2_xtb(model, xtb, name):
 def test_trained_model_hessian_matches_its_finite_differences(model):
     """Frequencies from the autodiff Hessian agree with the model's own finite-difference Hessian
     within 0.1 cm⁻¹ (central differences of forces, ±1e-3 Å: O(h²) error well below that)."""
-    atoms = relaxed(molecule("H2O"), pf.Calculator(model))
+    atoms = relax(molecule("H2O"), pf.Calculator(model))
     vib = Vibrations(atoms, model)
     fd = Vibrations(atoms, hessian=finite_difference_hessian(atoms, pf.Calculator(model)))
     np.testing.assert_allclose(vib.frequencies_cm1[~vib.zero_modes], fd.frequencies_cm1[~fd.zero_modes], atol=0.1)

@@ -9,6 +9,11 @@ from ase.neighborlist import neighbor_list
 MIN_DISTANCE = 0.5  # Å; closer atoms are treated as overlapping
 
 
+def unknown_elements(atoms: Atoms, species) -> list[str]:
+    """The element symbols of ``atoms`` that are not in ``species``, sorted."""
+    return sorted(set(atoms.get_chemical_symbols()) - set(species))
+
+
 def validate_structure(atoms: Atoms, species=None) -> None:
     """Raise ``ValueError`` naming the problem if ``atoms`` cannot be handled.
 
@@ -31,7 +36,7 @@ def validate_structure(atoms: Atoms, species=None) -> None:
     if atoms.pbc.any() and abs(np.linalg.det(cell)) < 1e-8 and atoms.pbc.all():
         raise ValueError("periodic cell has zero volume (cell vectors are linearly dependent)")
     if species is not None:
-        unknown = sorted(set(atoms.get_chemical_symbols()) - set(species))
+        unknown = unknown_elements(atoms, species)
         if unknown:
             raise ValueError(f"elements {unknown} are unknown to this model, which knows {list(species)}")
     i, j, d = neighbor_list("ijd", atoms, MIN_DISTANCE)

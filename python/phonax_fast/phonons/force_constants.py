@@ -46,6 +46,12 @@ def bloch_sum(xp, qpoints, phi, translations, n_cols=None):
     return ((xp.cos(arg) @ phi) + 1j * (xp.sin(arg) @ phi)).reshape(len(qpoints), -1, n)
 
 
+def position_phases(qpoints, scaled_positions) -> np.ndarray:
+    """exp(2πi q·x_j) per Cartesian component 3j+α, (n_q, 3N) complex: D(q) = Λ† D'(q) Λ with
+    Λ = diag of these and D' the ``bloch_sum`` (no atomic-position phases)."""
+    return np.exp(2j * np.pi * (np.asarray(qpoints) @ np.repeat(scaled_positions, 3, axis=0).T))
+
+
 @dataclass(frozen=True)
 class ForceConstants:
     """Compact force constants of a crystal with the structure they belong to.
@@ -112,9 +118,8 @@ class ForceConstants:
         """Dynamical matrices D(q), (n_q, 3N, 3N) complex128, eV/(Å²·amu); qpoints (n_q, 3) reduced."""
         q = np.atleast_2d(np.asarray(qpoints, dtype=float))
         d = bloch_sum(np, q, self.mass_weighted(), np.asarray(self.translations, float))
-        s = np.repeat(self.scaled_positions, 3, axis=0)  # (3N, 3)
-        position_phase = np.exp(2j * np.pi * (q @ s.T))  # (n_q, 3N)
-        d *= position_phase.conj()[:, :, None] * position_phase[:, None, :]
+        phases = position_phases(q, self.scaled_positions)
+        d *= phases.conj()[:, :, None] * phases[:, None, :]
         return 0.5 * (d + d.conj().transpose(0, 2, 1))
 
     def eigensystem(self, qpoints):

@@ -42,6 +42,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.experimental import multihost_utils
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
+from threadpoolctl import ThreadpoolController
 
 from ..phonons.force_constants import ForceConstants, bloch_sum
 from ..progress import progress_bar
@@ -107,8 +108,6 @@ def _on_all_cores(solve, q: np.ndarray, with_vectors: bool):
     """``solve(q_part) → (values, vectors or None)`` over parts of ``q`` in threads, one per core,
     with one BLAS thread each; the parts' results concatenated."""
     global _BLAS
-    from threadpoolctl import ThreadpoolController
-
     _BLAS = _BLAS or ThreadpoolController()
     n_threads = max(1, min(len(os.sched_getaffinity(0)), len(q)))
     with _BLAS.limit(limits=1, user_api="blas"), ThreadPoolExecutor(n_threads) as pool:
@@ -188,7 +187,8 @@ class MeshSolver:
 
     def _dispatch(self, q: np.ndarray, with_vectors: bool):
         """Start the computation for q (n_c, 3): on the ``"jax"`` path a whole (padded) chunk as
-        global arrays (async), on the host path this process's rows, D(q) built with numpy."""
+        global arrays (async); on the host path this process's rows: D(q) built with numpy, or with
+        a real form the rows solved here (eigenvalues, eigenvectors or None)."""
         if self.eigensolver == "host":
             if self.form is not None:  # solved here, on all cores
                 solve = partial(self.form.eigh, phi_restricted=self._host_phi, translations=self._host_translations,

@@ -35,18 +35,16 @@ from pathlib import Path
 # tblite's OpenMP threads make molecules this small several times slower on a shared CPU
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-import jax  # noqa: E402
 import numpy as np  # noqa: E402
 from ase import Atoms  # noqa: E402
 from ase.build import molecule  # noqa: E402
-from ase.optimize import BFGS  # noqa: E402
 
 from .batching import Batcher  # noqa: E402
 from .config import TrainConfig, read_source  # noqa: E402
 from .data import Sample  # noqa: E402
 from .run import build_model  # noqa: E402
 from .trainer import train  # noqa: E402
-from .xtb_reference import atomic_reference_energies, fd_hessian, optimise, rattled_samples  # noqa: E402
+from .xtb_reference import fd_hessian, optimise, rattled_samples, relax, with_data_statistics  # noqa: E402
 
 CONFIG = Path(__file__).resolve().parent.parent / "models" / "data" / "molecules.yaml"
 METHOD = "GFN2-xTB"
@@ -106,24 +104,11 @@ def make_reference_data(config: TrainConfig, root: Path, seed: int, log) -> None
     log(f"GFN2-xTB reference data written to {root} ({time.perf_counter() - t:.1f} s)")
 
 
-def initial_model(config: TrainConfig, samples: list[Sample]):
-    """The configured model with energy shifts fitted to the samples and scale = RMS force."""
-    model = build_model(config)
-    params = dict(model.params)
-    params["shift"] = np.asarray(atomic_reference_energies(samples, model.species))
-    params["scale"] = np.asarray(float(np.sqrt(np.mean(np.concatenate([s.forces.ravel() for s in samples]) ** 2))))
-    return model.with_params(jax.tree_util.tree_map(np.asarray, params))
-
-
 def relax_with_model(atoms: Atoms, model, fmax: float = FMAX) -> Atoms:
     """A copy of ``atoms`` relaxed on the model's energy (ASE's BFGS to max force ``fmax`` eV/Å)."""
     from ..calculator import Calculator
 
-    atoms = atoms.copy()
-    atoms.calc = Calculator(model)
-    BFGS(atoms, logfile=None).run(fmax=fmax, steps=500)
-    atoms.calc = None
-    return atoms
+    return relax(atoms, Calculator(model), fmax, steps=500)
 
 
 def frequency_errors(model, names) -> dict:
@@ -186,7 +171,7 @@ def main(argv=None) -> dict:
     make_reference_data(config, args.data, config.seed, log)
     train_samples = [s for source in config.train for s in read_source(source, args.data)]
     valid_samples = [s for source in config.valid for s in read_source(source, args.data)]
-    model = initial_model(config, train_samples)
+    model = with_data_statistics(build_model(config), train_samples)
     common = {"species": model.species, "cutoff": model.cutoff, "batch_size": config.batch_size}
     train_data = Batcher(train_samples, seed=config.seed, hessian_projections=config.hessian_projections, **common)
     valid_data = Batcher(valid_samples, shuffle=False, hessian_projections=0, **common)

@@ -56,13 +56,19 @@ class XTB(Calculator):
         self.results = {"energy": e, "forces": f}
 
 
-def optimise(atoms: Atoms, method: str = "GFN2-xTB", fmax: float = 1e-4) -> Atoms:
-    """A copy of ``atoms`` relaxed with ``method`` by ASE's BFGS to max force ``fmax`` eV/Å."""
+def relax(atoms: Atoms, calc, fmax: float = 1e-4, steps: int = 2000) -> Atoms:
+    """A copy of ``atoms`` relaxed on ``calc`` (an ASE calculator) by ASE's BFGS to max force
+    ``fmax`` eV/Å. BFGS keeps the point group of a symmetric start: the forces carry it."""
     atoms = atoms.copy()
-    atoms.calc = XTB(atoms, method)
-    BFGS(atoms, logfile=None).run(fmax=fmax, steps=2000)
+    atoms.calc = calc
+    BFGS(atoms, logfile=None).run(fmax=fmax, steps=steps)
     atoms.calc = None
     return atoms
+
+
+def optimise(atoms: Atoms, method: str = "GFN2-xTB", fmax: float = 1e-4) -> Atoms:
+    """A copy of ``atoms`` relaxed with ``method`` by ASE's BFGS to max force ``fmax`` eV/Å."""
+    return relax(atoms, XTB(atoms, method), fmax)
 
 
 def fd_hessian(atoms: Atoms, method: str = "GFN2-xTB", step_bohr: float = FD_STEP_BOHR) -> np.ndarray:
@@ -103,6 +109,17 @@ def atomic_reference_energies(samples, species) -> np.ndarray:
     shift = np.zeros(len(species))
     shift[present] = np.linalg.lstsq(counts[:, present], energies, rcond=None)[0]
     return shift
+
+
+def with_data_statistics(model, samples):
+    """``model`` with per-species energy shifts fitted to the samples' energies (least squares,
+    :func:`atomic_reference_energies`) and output scale = RMS force component of the samples."""
+    import jax
+
+    params = dict(model.params)
+    params["shift"] = np.asarray(atomic_reference_energies(samples, model.species))
+    params["scale"] = np.asarray(float(np.sqrt(np.mean(np.concatenate([s.forces.ravel() for s in samples]) ** 2))))
+    return model.with_params(jax.tree_util.tree_map(np.asarray, params))
 
 
 def cached_arrays(path, key: str, make, log=print) -> dict:

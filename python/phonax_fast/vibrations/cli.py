@@ -33,6 +33,7 @@ def run_vibrations(args) -> int:
     """Run the ``vibrations`` subcommand for parsed ``args``; returns 0."""
     import ase.io
 
+    from ..graphs.validation import unknown_elements
     from ..models import load
     from ..phonons.plotting import save_figure
     from .plotting import plot_stick_spectrum
@@ -44,8 +45,8 @@ def run_vibrations(args) -> int:
     if atoms.pbc.any():
         raise ValueError(f"{args.molecule} is periodic; `vibrations` is for molecules (use `phonons` for crystals)")
     model = load(args.model)
-    unknown = sorted(set(atoms.get_chemical_symbols()) - set(model.species))
-    if unknown:
+    unknown = unknown_elements(atoms, model.species)
+    if unknown:  # validate_structure would say so too; here the user can be told about --model
         raise ValueError(f"{args.molecule} has elements {unknown} that the model {str(args.model)!r} does not know "
                          f"(it knows {list(model.species)}); give a model trained on them with --model")
     vib = Vibrations(
