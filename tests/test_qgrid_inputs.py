@@ -54,7 +54,8 @@ def test_frequencies_at_mesh_points_are_the_force_constants(chain):
     qmesh = make_mesh(chain, 5)
     for solver in ("host", "jax"):
         got = MeshSolver(chain, eigensolver=solver, progress=None).frequencies(qmesh.qpoints)
-        np.testing.assert_allclose(got, chain.frequencies(qmesh.qpoints), atol=1e-7)
+        # at Γ the acoustic frequencies are √(round-off of D) ≈ 1e-7 THz on either side
+        np.testing.assert_allclose(got, chain.frequencies(qmesh.qpoints), atol=1e-6)
         assert MeshSolver(chain, eigensolver=solver, progress=None).frequencies([]).shape == (0, got.shape[1])
 
 

@@ -49,8 +49,7 @@ def test_real_form_has_the_spectrum_of_d(crystal):
     form = InversionForm.build(crystal)
     assert form is not None
     q = np.random.default_rng(0).uniform(-1, 1, size=(9, 3))
-    args = (form.restrict(crystal.mass_weighted()), np.asarray(crystal.translations, float))
-    upper = form.upper_matrices(q, *args)
+    upper = form.upper_matrices(q)
     assert upper.dtype == np.float64
     scale = np.abs(upper).max()
     # tolerances: float64 eigen-solves of these small matrices agree to ~1e-15 relative; the force
@@ -63,7 +62,7 @@ def test_real_form_has_the_spectrum_of_d(crystal):
     m = np.triu(upper) + np.triu(upper, 1).transpose(0, 2, 1)
     np.testing.assert_allclose(np.linalg.eigvalsh(m), np.linalg.eigvalsh(crystal.dynamical_matrices(q)), rtol=0,
                                atol=1e-12 * scale)
-    values, vectors = form.eigh(q, *args, with_vectors=True)  # eigenvectors of bloch_sum's D'(q)
+    values, vectors = form.eigh(q, with_vectors=True)  # eigenvectors of bloch_sum's D'(q)
     np.testing.assert_allclose(values, np.linalg.eigvalsh(m), rtol=0, atol=1e-12 * scale)
     d = bloch_sum(np, q, crystal.mass_weighted(), np.asarray(crystal.translations, float))
     np.testing.assert_allclose(d @ vectors, vectors * values[:, None, :], rtol=0, atol=1e-12 * scale)
@@ -106,3 +105,18 @@ def test_mesh_results_do_not_depend_on_the_form(crystal, eigensolver):
     f, pdos = mesh_projected_dos(crystal, 4, projection="xyz", **options)
     _, pdos_hermitian = mesh_projected_dos(crystal, 4, projection="xyz", real_form=False, **options)
     np.testing.assert_allclose(pdos, pdos_hermitian, rtol=0, atol=1e-10 * pdos.max())
+
+
+def test_mass_weighted_rows_and_columns(fluorite):
+    """Φ(i0, j T_l)/√(m_i m_j) element by element from ``fc``; a subset of rows and reordered
+    columns is the same numbers, picked."""
+    n, n_l = fluorite.n_atoms, len(fluorite.translations)
+    full = fluorite.mass_weighted().reshape(n_l, 3 * n, 3 * n)
+    for l, i, j, a, b in [(0, 0, 0, 0, 0), (n_l - 1, 2, 1, 1, 2), (n_l // 2, 1, 0, 2, 0)]:
+        expected = fluorite.fc[i, l * n + j, a, b] / np.sqrt(fluorite.masses[i] * fluorite.masses[j])
+        assert full[l, 3 * i + a, 3 * j + b] == pytest.approx(expected, rel=1e-15)
+    rows, columns = [2, 0], [1, 2, 0]
+    picked = fluorite.mass_weighted(rows=rows, columns=columns).reshape(n_l, 6, 9)
+    r = (3 * np.array(rows)[:, None] + np.arange(3)).ravel()
+    c = (3 * np.array(columns)[:, None] + np.arange(3)).ravel()
+    np.testing.assert_array_equal(picked, full[:, r][:, :, c])

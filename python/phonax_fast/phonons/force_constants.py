@@ -10,8 +10,11 @@ of a "virtual supercell" made of the listed translations.
 
 The dynamical matrix follows phonopy's phase convention:
 ``D_{iα,jβ}(q) = Σ_l fc[i, lN+j, α, β] · exp(2πi q·(T_l + s_j − s_i)) / √(m_i m_j)``,
-q and s (scaled positions) in reduced coordinates. Its lattice sum, one complex matrix product
-per chunk of q-points, is ``bloch_sum``, which the q-grid engine runs as well (with jax.numpy).
+q and s (scaled positions) in reduced coordinates. Two forms of its lattice sum:
+``ForceConstants.dynamical_matrices`` works on ``fc`` as stored (a few q-points: band paths,
+checks; no copy of the force constants), ``bloch_sum`` on the mass-weighted copy
+``ForceConstants.mass_weighted()`` (chunks of many q-points in one matrix product: the q-grid
+engine, with numpy or jax.numpy).
 """
 
 from __future__ import annotations
@@ -97,29 +100,43 @@ class ForceConstants:
     def n_atoms(self) -> int:
         return len(self.masses)
 
-    def per_translation(self) -> np.ndarray:
-        """Force constants as (N_L, 3N, 3N): block ``[l, 3i+α, 3j+β]`` = Φ(i0α, j T_l β), eV/Å²."""
-        n, n_l = self.n_atoms, len(self.translations)
-        fc = self.fc.reshape(n, n_l, n, 3, 3)  # i, l, j, α, β
-        return fc.transpose(1, 0, 3, 2, 4).reshape(n_l, 3 * n, 3 * n)
-
     def acoustic_sum_residual(self) -> float:
         """max_{i,α,β} |Σ_b Φ(iα, bβ)| in eV/Å²: zero for a translation-invariant energy."""
         return float(np.abs(self.fc.sum(axis=1)).max())
 
-    def mass_weighted(self) -> np.ndarray:
-        """Φ(T_l) / √(m_i m_j) as (N_L, 9N²): row l is the flattened (3N, 3N) block of
-        ``per_translation()[l]``, eV/(Å²·amu); the ``phi`` of ``bloch_sum``."""
-        inv_sqrt_m = np.repeat(1.0 / np.sqrt(self.masses), 3)
-        phi = self.per_translation() * inv_sqrt_m[:, None] * inv_sqrt_m[None, :]
-        return phi.reshape(len(self.translations), -1)
+    def mass_weighted(self, rows=None, columns=None) -> np.ndarray:
+        """Φ(i0, j T_l) / √(m_i m_j) as (N_L, 9N²): row l is the flattened (3N, 3N) block
+        ``[3i+α, 3j+β]``, eV/(Å²·amu); the ``phi`` of ``bloch_sum``.
+
+        ``rows``, ``columns``: atom indices (R,), (C,) int, to keep only these block rows and
+        columns, in this order: (N_L, 3R·3C). One pass over ``fc``, a row of atoms at a time.
+        """
+        n, n_l = self.n_atoms, len(self.translations)
+        fc = self.fc.reshape(n, n_l, n, 3, 3)  # i, l, j, α, β
+        rows = np.arange(n) if rows is None else np.asarray(rows, int)
+        cols = np.arange(n) if columns is None else np.asarray(columns, int)
+        inv_sqrt_m = 1.0 / np.sqrt(np.asarray(self.masses, float))
+        column_weights = inv_sqrt_m[cols][None, None, :, None]
+        out = np.empty((n_l, len(rows), 3, len(cols), 3))
+        for k, i in enumerate(rows):
+            block = fc[i] if columns is None else fc[i][:, cols]  # (N_L, C, 3, 3): l, j, α, β
+            np.multiply(block.transpose(0, 2, 1, 3), inv_sqrt_m[i] * column_weights, out=out[:, k])
+        return out.reshape(n_l, -1)
 
     def dynamical_matrices(self, qpoints) -> np.ndarray:
-        """Dynamical matrices D(q), (n_q, 3N, 3N) complex128, eV/(Å²·amu); qpoints (n_q, 3) reduced."""
+        """Dynamical matrices D(q), (n_q, 3N, 3N) complex128, eV/(Å²·amu); qpoints (n_q, 3) reduced.
+
+        The lattice sum runs on ``fc`` as it is stored (one real product per atom row), so a few
+        q-points of a large cell cost no copy of the force constants.
+        """
         q = np.atleast_2d(np.asarray(qpoints, dtype=float))
-        d = bloch_sum(np, q, self.mass_weighted(), np.asarray(self.translations, float))
-        phases = position_phases(q, self.scaled_positions)
-        d *= phases.conj()[:, :, None] * phases[:, None, :]
+        n, n_q = self.n_atoms, len(q)
+        arg = 2 * np.pi * q @ np.asarray(self.translations, float).T  # (n_q, N_L)
+        fc = self.fc.reshape(n, len(self.translations), 9 * n)  # i, l, (j α β)
+        d = np.matmul(np.cos(arg), fc) + 1j * np.matmul(np.sin(arg), fc)  # (N, n_q, 9N)
+        d = d.reshape(n, n_q, n, 3, 3).transpose(1, 0, 3, 2, 4).reshape(n_q, 3 * n, 3 * n)
+        weights = position_phases(q, self.scaled_positions) / np.repeat(np.sqrt(self.masses), 3)
+        d *= weights.conj()[:, :, None] * weights[:, None, :]
         return 0.5 * (d + d.conj().transpose(0, 2, 1))
 
     def eigensystem(self, qpoints):

@@ -28,20 +28,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import spglib
 
 from ..phonons.force_constants import ForceConstants, bloch_sum, position_phases
+from .mesh import symmetry_dataset
 
 
 @dataclass(frozen=True)
 class InversionForm:
-    """Index bookkeeping of the real form of D(q) for one crystal (see the module docstring).
+    """The real form of D(q) for one crystal (see the module docstring): index bookkeeping and
+    the rows of the force constants it needs.
 
     Attributes:
         rows: (R,) int, Cartesian components 3i+α of the atoms F then A: the rows of D needed.
         order: (3N,) int, components in the order F, A, B (the columns as M uses them).
         n_fixed: 3·|F|; n_pairs: 3·|A|.
         scaled_positions: (N, 3) reduced coordinates (for the position phases).
+        phi: (N_L, R·3N) eV/(Å²·amu), ``ForceConstants.mass_weighted`` of the rows F ∪ A with the
+            columns in the order F, A, B: what the Bloch sum of M needs.
+        translations: (N_L, 3) float, lattice translations in units of the cell vectors.
     """
 
     rows: np.ndarray
@@ -49,56 +53,40 @@ class InversionForm:
     n_fixed: int
     n_pairs: int
     scaled_positions: np.ndarray
+    phi: np.ndarray
+    translations: np.ndarray
 
     @classmethod
-    def build(cls, fcs: ForceConstants, phi=None, symprec: float = 1e-5, tolerance: float = 1e-10):
+    def build(cls, fcs: ForceConstants, symprec: float = 1e-5, tolerance: float = 1e-10):
         """The real form for ``fcs``, or None if the crystal has no inversion (spglib, ``symprec``
-        Å) or the force constants break it by more than ``tolerance`` × max |D| at two random q.
-        ``phi``: ``fcs.mass_weighted()`` if already at hand."""
+        Å) or the force constants break it by more than ``tolerance`` × max |D| at two random q."""
         pairing = inversion_pairs(fcs.cell, fcs.scaled_positions, fcs.numbers, symprec)
         if pairing is None:
+            return None
+        q = np.random.default_rng(0).uniform(-0.5, 0.5, size=(2, 3))
+        d = fcs.dynamical_matrices(q)
+        perm = _components(pairing)
+        if np.abs(d[:, perm][:, :, perm] - d.conj()).max() > tolerance * np.abs(d).max():
             return None
         fixed = [i for i, j in enumerate(pairing) if j == i]
         first = [i for i, j in enumerate(pairing) if i < j]
         second = [int(pairing[i]) for i in first]
-
-        def components(atoms):
-            return (3 * np.asarray(atoms, int)[:, None] + np.arange(3)).ravel()
-
-        form = cls(
-            rows=np.concatenate([components(fixed), components(first)]),
-            order=np.concatenate([components(fixed), components(first), components(second)]),
+        return cls(
+            rows=_components(fixed + first),
+            order=_components(fixed + first + second),
             n_fixed=3 * len(fixed),
             n_pairs=3 * len(first),
             scaled_positions=np.asarray(fcs.scaled_positions, float),
+            phi=fcs.mass_weighted(rows=fixed + first, columns=fixed + first + second),
+            translations=np.asarray(fcs.translations, float),
         )
-        q = np.random.default_rng(0).uniform(-0.5, 0.5, size=(2, 3))
-        phi = fcs.mass_weighted() if phi is None else phi
-        d = bloch_sum(np, q, phi, np.asarray(fcs.translations, float))
-        lam = position_phases(q, fcs.scaled_positions)
-        d *= lam.conj()[:, :, None] * lam[:, None, :]  # with position phases: D
-        perm = components(pairing)
-        if np.abs(d[:, perm][:, :, perm] - d.conj()).max() > tolerance * np.abs(d).max():
-            return None
-        return form
 
-    def restrict(self, phi: np.ndarray) -> np.ndarray:
-        """``phi`` (N_L, 3N·3N) of ``bloch_sum`` cut to the rows ``rows`` with the columns in
-        ``order``: (N_L, R·3N), what ``upper_matrices`` takes."""
-        n = len(self.order)
-        return phi.reshape(len(phi), n, n)[:, self.rows[:, None], self.order[None, :]].reshape(len(phi), -1)
-
-    def upper_matrices(self, qpoints, phi_restricted, translations) -> np.ndarray:
-        """M(q) as (n_q, 3N, 3N) float64 with the eigenvalues of D(q), in ``phi``'s units: its
-        diagonal blocks and the blocks above them; the blocks below are zero (use ``UPLO="U"``).
-
-        Args:
-            qpoints: (n_q, 3) reduced.
-            phi_restricted: ``restrict(fcs.mass_weighted())``.
-            translations: (N_L, 3) lattice translations, units of the cell vectors.
-        """
+    def upper_matrices(self, qpoints) -> np.ndarray:
+        """M(q) as (n_q, 3N, 3N) float64 with the eigenvalues of D(q), eV/(Å²·amu): its diagonal
+        blocks and the blocks above them; the blocks below are zero (use ``UPLO="U"``).
+        ``qpoints``: (n_q, 3) reduced."""
         n, f, a = len(self.order), self.n_fixed, self.n_pairs
-        d = bloch_sum(np, qpoints, phi_restricted, translations, n_cols=n)  # rows F∪A, columns F,A,B of D'
+        d = bloch_sum(np, qpoints, self.phi, self.translations, n_cols=n)  # rows F∪A, columns F,A,B of D'
         lam = position_phases(qpoints, self.scaled_positions)
         d *= lam[:, self.order][:, None, :]
         d *= lam[:, self.rows].conj()[:, :, None]  # now D, with the position phases
@@ -123,24 +111,30 @@ class InversionForm:
         w[:, self.order[f + a :]] = (u_a - 1j * u_b) / np.sqrt(2.0)
         return w * position_phases(qpoints, self.scaled_positions)[:, :, None]
 
-    def eigh(self, qpoints, phi_restricted, translations, with_vectors: bool):
-        """Eigenvalues (n_q, 3N) of D(q) in ``phi``'s units, ascending, and eigenvectors of D'(q)
-        (n_q, 3N, 3N) complex, columns are modes, or None."""
-        m = self.upper_matrices(qpoints, phi_restricted, translations)
+    def eigh(self, qpoints, with_vectors: bool):
+        """Eigenvalues (n_q, 3N) of D(q) in eV/(Å²·amu), ascending, and eigenvectors of D'(q)
+        (n_q, 3N, 3N) complex, columns are modes, or None; ``qpoints`` (n_q, 3) reduced."""
+        m = self.upper_matrices(qpoints)
         if not with_vectors:
             return np.linalg.eigvalsh(m, UPLO="U"), None
         values, u = np.linalg.eigh(m, UPLO="U")
         return values, self.vectors(qpoints, u)
 
 
+def _components(atoms) -> np.ndarray:
+    """Cartesian components 3i+α of ``atoms``, (3·len,) int."""
+    return (3 * np.asarray(atoms, int)[:, None] + np.arange(3)).ravel()
+
+
 def inversion_pairs(cell, scaled_positions, numbers, symprec: float = 1e-5) -> np.ndarray | None:
     """P(i) for an inversion {−1|t} of the crystal (the first spglib lists), (N,) int, or None
-    if it has none."""
-    symmetry = spglib.get_symmetry((cell, scaled_positions, numbers), symprec=symprec)
-    if symmetry is None:
+    if it has none (or spglib finds no symmetry)."""
+    try:
+        symmetry = symmetry_dataset(cell, scaled_positions, numbers, symprec)
+    except ValueError:
         return None
     positions = np.asarray(scaled_positions, float)
-    for rotation, translation in zip(symmetry["rotations"], symmetry["translations"]):
+    for rotation, translation in zip(symmetry.rotations, symmetry.translations):
         if not np.array_equal(rotation, -np.eye(3, dtype=int)):
             continue
         delta = (translation - positions)[:, None, :] - positions[None, :, :]  # image of i − atom j

@@ -7,6 +7,7 @@ coordinates of the reciprocal lattice, ``shift`` being 0 (Γ-centred) or 1 (half
 
 from __future__ import annotations
 
+import functools
 import warnings
 from dataclasses import dataclass
 
@@ -52,12 +53,30 @@ class QMesh:
         return len(self.qpoints) == self.n_grid
 
 
-def _point_group(cell, positions, numbers, symprec: float) -> np.ndarray:
-    """Distinct rotations (n_rot, 3, 3) of the crystal's point group, on the lattice basis."""
-    dataset = spglib.get_symmetry_dataset((cell, positions, numbers), symprec=symprec)
+def symmetry_dataset(cell, scaled_positions, numbers, symprec: float):
+    """spglib's symmetry dataset of the crystal (read-only: shared by callers with equal inputs).
+
+    Raises:
+        ValueError: if spglib cannot determine the symmetry.
+    """
+    cell, positions = np.asarray(cell, float), np.asarray(scaled_positions, float)
+    numbers = np.asarray(numbers, np.intc)
+    return _symmetry_dataset(cell.tobytes(), positions.tobytes(), numbers.tobytes(), float(symprec))
+
+
+@functools.lru_cache(maxsize=8)
+def _symmetry_dataset(cell: bytes, positions: bytes, numbers: bytes, symprec: float):
+    crystal = (np.frombuffer(cell).reshape(3, 3), np.frombuffer(positions).reshape(-1, 3), np.frombuffer(numbers, np.intc))
+    dataset = spglib.get_symmetry_dataset(crystal, symprec=symprec)
     if dataset is None:
         raise ValueError("spglib could not determine the symmetry of the structure")
-    return np.unique(np.asarray(dataset.rotations, dtype=np.intc), axis=0)
+    return dataset
+
+
+def _point_group(cell, positions, numbers, symprec: float) -> np.ndarray:
+    """Distinct rotations (n_rot, 3, 3) of the crystal's point group, on the lattice basis."""
+    rotations = symmetry_dataset(cell, positions, numbers, symprec).rotations
+    return np.unique(np.asarray(rotations, dtype=np.intc), axis=0)
 
 
 def _preserves_grid(rotations: np.ndarray, mesh: np.ndarray, shift: np.ndarray) -> bool:

@@ -1,7 +1,7 @@
 """Phonon frequencies and eigenvectors on chunks of q-points, sharded over JAX devices and processes.
 
-For a chunk of q-points the dynamical matrices are one matrix product (``bloch_sum``, shared with
-``ForceConstants.dynamical_matrices``), ``D[q] = (cos 2πq·T + i sin 2πq·T)[q, l] @ Φ̃[l, 3N·3N]``
+For a chunk of q-points the dynamical matrices are one matrix product (``bloch_sum``),
+``D[q] = (cos 2πq·T + i sin 2πq·T)[q, l] @ Φ̃[l, 3N·3N]``
 with ``Φ̃_l = Φ(T_l) / √(m_i m_j)``. The atomic-position phases of ``ForceConstants.dynamical_matrices``
 are left out: they are a diagonal unitary similarity, so they change neither eigenvalues nor
 |eigenvector|², which is all that DOS, projected DOS and thermal properties use.
@@ -154,11 +154,10 @@ class MeshSolver:
         chunk = chunk_size or default_chunk_size(self.n_modes, self.devices)
         self.chunk_per_device = int(self._over_processes(np.array([chunk]), np.min)[0])  # same chunks everywhere
         self.progress = progress if jax.process_index() == 0 else None
-        self._host_phi = fcs.mass_weighted()  # (N_L, 9N²)
-        self.form = InversionForm.build(fcs, self._host_phi) if real_form and eigensolver == "host" else None
-        if self.form is not None:
-            self._host_phi = self.form.restrict(self._host_phi)  # (N_L, R·3N)
-        self._host_translations = np.asarray(fcs.translations, float)
+        self.form = InversionForm.build(fcs) if real_form and eigensolver == "host" else None
+        if self.form is None:
+            self._host_phi = fcs.mass_weighted()  # (N_L, 9N²)
+            self._host_translations = np.asarray(fcs.translations, float)
         if eigensolver == "jax":
             mesh = Mesh(np.array(self.devices), ("q",))
             self._q_sharding = NamedSharding(mesh, PartitionSpec("q"))
@@ -191,9 +190,7 @@ class MeshSolver:
         a real form the rows solved here (eigenvalues, eigenvectors or None)."""
         if self.eigensolver == "host":
             if self.form is not None:  # solved here, on all cores
-                solve = partial(self.form.eigh, phi_restricted=self._host_phi, translations=self._host_translations,
-                                with_vectors=with_vectors)
-                return _on_all_cores(solve, q, with_vectors)
+                return _on_all_cores(partial(self.form.eigh, with_vectors=with_vectors), q, with_vectors)
             return (bloch_sum(np, q, self._host_phi, self._host_translations),)
         args = (_global_array(q, self._q_sharding), self._phi, self._translations)
         return _eigh(*args) if with_vectors else (_eigvalsh(*args),)
