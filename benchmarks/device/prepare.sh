@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Run HERE (the machine with package registries) before a lent-GPU session: fills .whl/ (git-ignored,
+# carried to the device) with the Python 3.12 wheels the device image lacks, and the q-grid
+# benchmark's input (phonopy's DFT Si force constants) as .whl/si.npz.
+#
+#   bash benchmarks/device/prepare.sh            # then, with the device tool:
+#   run(command="bash benchmarks/device/checks.sh", carry=[".whl"], timeout_s=540)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+mkdir -p .whl
+platforms=()
+for p in manylinux_2_28_x86_64 manylinux_2_27_x86_64 manylinux_2_24_x86_64 manylinux_2_17_x86_64 manylinux2014_x86_64 manylinux1_x86_64; do
+  platforms+=(--platform "$p")
+done
+# What the device image (jax 0.11 with CUDA 13, numpy, scipy, nanobind, scikit-build-core, cmake,
+# pytest, ... see the device tool's KINDS.md) does not hold; cuequivariance for the comparison row.
+python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+  "${platforms[@]}" -d .whl \
+  e3nn-jax==0.21.0 phonopy==4.10.0 phonors==0.8.0 symfc==1.8.0 spglib==2.8.0 ase==3.29.0 seekpath==2.2.2 \
+  cuequivariance==0.13.0 cuequivariance-jax==0.13.0 cuequivariance-ops-jax-cu13==0.13.0 \
+  cuequivariance-ops-cu13==0.13.0 platformdirs
+python3 benchmarks/bench_qgrid_gpu.py --save .whl/si.npz
+du -sh .whl
