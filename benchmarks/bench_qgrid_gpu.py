@@ -2,9 +2,9 @@
 
 For Si (phonopy's DFT force constants, saved with ``--save``) and cells made of 2×2×2 and 4×4×5
 copies of it, full meshes (no symmetry, n_q = n³) are solved with ``eigensolver="jax"`` on
-``jax.devices()``; each row times the frequency pass (D(q) + eigh on the devices, after a warm-up
-that compiles the chunk's shape) and the host-side tetrahedron DOS, Gaussian DOS and thermal
-properties that follow.
+``jax.devices()``, in the real symmetric form of D(q) and in the Hermitian one (``real_form``);
+each row times the frequency pass (D(q) + eigh on the devices, after a warm-up that compiles the
+chunk's shape) and the host-side tetrahedron DOS, Gaussian DOS and thermal properties that follow.
 
     python benchmarks/bench_qgrid_gpu.py --save si.npz        # here: phonopy's Si → npz
     python benchmarks/bench_qgrid_gpu.py si.npz results.json [budget_s]  # on the GPU machine
@@ -58,21 +58,24 @@ def supercell_force_constants(fcs, multiple):
     )
 
 
-def time_mesh(fcs, mesh: int) -> dict:
-    """Seconds for the frequency pass and for the DOS/thermal steps on a full n³ mesh."""
+def time_mesh(fcs, mesh: int, real_form: bool) -> dict:
+    """Seconds for the frequency pass and for the DOS/thermal steps on a full n³ mesh, with the
+    real symmetric form of D(q) (Si has an inversion centre) or the Hermitian D(q)."""
     import jax
 
     from phonax_fast.qgrid import mesh_frequencies
 
-    mesh_frequencies(fcs, mesh, symmetry=False, eigensolver="jax", progress=None)  # compile
+    options = dict(symmetry=False, eigensolver="jax", progress=None, real_form=real_form)
+    mesh_frequencies(fcs, mesh, **options)  # compile
     start = time.perf_counter()
-    freqs = mesh_frequencies(fcs, mesh, symmetry=False, eigensolver="jax", progress=None)
+    freqs = mesh_frequencies(fcs, mesh, **options)
     solved = time.perf_counter()
     freqs.dos("tetrahedron")
     freqs.dos("gaussian")
     freqs.thermal_properties([300.0])
     done = time.perf_counter()
-    return {"mesh": mesh, "n_q": mesh**3, "n_atoms": fcs.n_atoms, "device": str(jax.devices()[0]),
+    return {"form": "real" if real_form else "Hermitian", "mesh": mesh, "n_q": mesh**3, "n_atoms": fcs.n_atoms,
+            "device": str(jax.devices()[0]),
             "frequencies_s": solved - start, "dos_thermal_s": done - solved,
             "q_per_s": mesh**3 / (solved - start)}
 
@@ -89,8 +92,9 @@ def main(npz: str, out: str, budget_s: float = 240.0) -> None:
         for mesh in meshes:
             if time.perf_counter() - start > budget_s:
                 break
-            rows.append({"case": name, **time_mesh(fcs, mesh)})
-            print(json.dumps(rows[-1]), flush=True)
+            for real_form in (True, False):
+                rows.append({"case": name, **time_mesh(fcs, mesh, real_form)})
+                print(json.dumps(rows[-1]), flush=True)
     with open(out, "w") as f:
         json.dump(rows, f, indent=1)
 

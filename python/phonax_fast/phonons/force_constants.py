@@ -49,10 +49,11 @@ def bloch_sum(xp, qpoints, phi, translations, n_cols=None):
     return ((xp.cos(arg) @ phi) + 1j * (xp.sin(arg) @ phi)).reshape(len(qpoints), -1, n)
 
 
-def position_phases(qpoints, scaled_positions) -> np.ndarray:
+def position_phases(qpoints, scaled_positions, xp=np) -> np.ndarray:
     """exp(2πi q·x_j) per Cartesian component 3j+α, (n_q, 3N) complex: D(q) = Λ† D'(q) Λ with
-    Λ = diag of these and D' the ``bloch_sum`` (no atomic-position phases)."""
-    return np.exp(2j * np.pi * (np.asarray(qpoints) @ np.repeat(scaled_positions, 3, axis=0).T))
+    Λ = diag of these and D' the ``bloch_sum`` (no atomic-position phases). ``xp``: ``numpy`` or
+    ``jax.numpy`` (for traced q-points)."""
+    return xp.exp(2j * np.pi * (qpoints @ xp.repeat(xp.asarray(scaled_positions, float), 3, axis=0).T))
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,9 @@ W = [[1, 0, 0], [0, 1/√2, i/√2], [0, 1/√2, −i/√2]] (blocks F, A, B) th
 which needs only the rows F ∪ A of D (half of the Bloch sum), and M has the eigenvalues of D.
 A real symmetric eigen-solve costs a fraction of a Hermitian one of the same size (values only,
 480 × 480, per matrix here: NumPy's real ``eigvalsh`` 7.3 ms on one core, 4.2 ms on two; phonopy's
-complex kernel 12.4 ms on two); an eigenvector u of M gives the eigenvector W u of D.
+complex kernel 12.4 ms on two; ``jnp.linalg.eigvalsh`` on the CPU 19 ms real vs 49 ms complex);
+an eigenvector u of M gives the eigenvector W u of D. ``InversionForm`` builds M with numpy (the
+host path of ``MeshSolver``) or inside jitted jax.numpy code (its ``"jax"`` path, on devices).
 
 Whether the force constants really carry the inversion is checked numerically (at random q:
 ``InversionForm.build`` returns None when they do not, to ``tolerance`` relative), so noisy
@@ -25,14 +27,16 @@ force constants fall back to the Hermitian path instead of being symmetrised sil
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+import jax
 import numpy as np
 
 from ..phonons.force_constants import ForceConstants, bloch_sum, position_phases
 from .mesh import symmetry_dataset
 
 
+@jax.tree_util.register_dataclass  # a pytree: its arrays can be placed on devices and traced
 @dataclass(frozen=True)
 class InversionForm:
     """The real form of D(q) for one crystal (see the module docstring): index bookkeeping and
@@ -50,8 +54,8 @@ class InversionForm:
 
     rows: np.ndarray
     order: np.ndarray
-    n_fixed: int
-    n_pairs: int
+    n_fixed: int = field(metadata={"static": True})
+    n_pairs: int = field(metadata={"static": True})
     scaled_positions: np.ndarray
     phi: np.ndarray
     translations: np.ndarray
@@ -81,44 +85,54 @@ class InversionForm:
             translations=np.asarray(fcs.translations, float),
         )
 
-    def upper_matrices(self, qpoints) -> np.ndarray:
+    def matrices(self, xp, qpoints):
         """M(q) as (n_q, 3N, 3N) float64 with the eigenvalues of D(q), eV/(Å²·amu): its diagonal
         blocks and the blocks above them; the blocks below are zero (use ``UPLO="U"``).
-        ``qpoints``: (n_q, 3) reduced."""
+
+        Args:
+            xp: ``numpy``, or ``jax.numpy`` inside jitted code (the form is a pytree: its arrays
+                may be traced and live on devices).
+            qpoints: (n_q, 3) reduced.
+        """
         n, f, a = len(self.order), self.n_fixed, self.n_pairs
-        d = bloch_sum(np, qpoints, self.phi, self.translations, n_cols=n)  # rows F∪A, columns F,A,B of D'
-        lam = position_phases(qpoints, self.scaled_positions)
-        d *= lam[:, self.order][:, None, :]
-        d *= lam[:, self.rows].conj()[:, :, None]  # now D, with the position phases
+        d = bloch_sum(xp, qpoints, self.phi, self.translations, n_cols=n)  # rows F∪A, columns F,A,B of D'
+        lam = position_phases(qpoints, self.scaled_positions, xp)
+        d = d * lam[:, self.order][:, None, :]
+        d = d * lam[:, self.rows].conj()[:, :, None]  # now D, with the position phases
         d_fa, d_aa, d_ab = d[:, :f, f : f + a], d[:, f:, f : f + a], d[:, f:, f + a :]  # D_FB = D_FA*
-        m = np.zeros((len(qpoints), n, n))
-        m[:, :f, :f] = d[:, :f, :f].real
-        np.multiply(d_fa.real, np.sqrt(2.0), out=m[:, :f, f : f + a])
-        np.multiply(d_fa.imag, -np.sqrt(2.0), out=m[:, :f, f + a :])
-        np.add(d_aa.real, d_ab.real, out=m[:, f : f + a, f : f + a])
-        np.subtract(d_ab.imag, d_aa.imag, out=m[:, f : f + a, f + a :])
-        np.subtract(d_aa.real, d_ab.real, out=m[:, f + a :, f + a :])
+        fixed, first, second = slice(0, f), slice(f, f + a), slice(f + a, n)
+        m = xp.zeros((len(qpoints), n, n))
+        for rows, cols, block in [
+            (fixed, fixed, d[:, :f, :f].real),
+            (fixed, first, np.sqrt(2.0) * d_fa.real),
+            (fixed, second, -np.sqrt(2.0) * d_fa.imag),
+            (first, first, d_aa.real + d_ab.real),
+            (first, second, d_ab.imag - d_aa.imag),
+            (second, second, d_aa.real - d_ab.real),
+        ]:
+            if xp is np:  # in place: fewer temporaries of a chunk's size (they cost page faults)
+                m[:, rows, cols] = block
+            else:
+                m = m.at[:, rows, cols].set(block)
         return m
 
-    def vectors(self, qpoints, u) -> np.ndarray:
+    def vectors(self, xp, qpoints, u):
         """Eigenvectors of D'(q) (``bloch_sum``'s convention, no position phases) from those of M:
         Λ W u, (n_q, 3N, n_band) complex; ``u`` (n_q, 3N, n_band) real, columns are modes."""
         f, a = self.n_fixed, self.n_pairs
         u_f, u_a, u_b = u[:, :f], u[:, f : f + a], u[:, f + a :]
-        w = np.empty(u.shape, complex)
-        w[:, self.order[:f]] = u_f
-        w[:, self.order[f : f + a]] = (u_a + 1j * u_b) / np.sqrt(2.0)
-        w[:, self.order[f + a :]] = (u_a - 1j * u_b) / np.sqrt(2.0)
-        return w * position_phases(qpoints, self.scaled_positions)[:, :, None]
+        w = xp.concatenate([u_f + 0j, (u_a + 1j * u_b) / np.sqrt(2.0), (u_a - 1j * u_b) / np.sqrt(2.0)], axis=1)
+        return w[:, xp.argsort(self.order)] * position_phases(qpoints, self.scaled_positions, xp)[:, :, None]
 
-    def eigh(self, qpoints, with_vectors: bool):
+    def eigh(self, xp, qpoints, with_vectors: bool):
         """Eigenvalues (n_q, 3N) of D(q) in eV/(Å²·amu), ascending, and eigenvectors of D'(q)
-        (n_q, 3N, 3N) complex, columns are modes, or None; ``qpoints`` (n_q, 3) reduced."""
-        m = self.upper_matrices(qpoints)
+        (n_q, 3N, 3N) complex, columns are modes, or None; arguments as for ``matrices``."""
+        m = self.matrices(xp, qpoints)
+        upper = {"UPLO": "U"} if xp is np else {"UPLO": "U", "symmetrize_input": False}
         if not with_vectors:
-            return np.linalg.eigvalsh(m, UPLO="U"), None
-        values, u = np.linalg.eigh(m, UPLO="U")
-        return values, self.vectors(qpoints, u)
+            return xp.linalg.eigvalsh(m, **upper), None
+        values, u = xp.linalg.eigh(m, **upper)
+        return values, self.vectors(xp, qpoints, u)
 
 
 def _components(atoms) -> np.ndarray:

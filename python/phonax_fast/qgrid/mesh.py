@@ -66,8 +66,8 @@ def symmetry_dataset(cell, scaled_positions, numbers, symprec: float):
 
 @functools.lru_cache(maxsize=8)
 def _symmetry_dataset(cell: bytes, positions: bytes, numbers: bytes, symprec: float):
-    crystal = (np.frombuffer(cell).reshape(3, 3), np.frombuffer(positions).reshape(-1, 3), np.frombuffer(numbers, np.intc))
-    dataset = spglib.get_symmetry_dataset(crystal, symprec=symprec)
+    lattice, scaled = np.frombuffer(cell).reshape(3, 3), np.frombuffer(positions).reshape(-1, 3)
+    dataset = spglib.get_symmetry_dataset((lattice, scaled, np.frombuffer(numbers, np.intc)), symprec=symprec)
     if dataset is None:
         raise ValueError("spglib could not determine the symmetry of the structure")
     return dataset
