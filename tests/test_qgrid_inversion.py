@@ -120,3 +120,16 @@ def test_mass_weighted_rows_and_columns(fluorite):
     r = (3 * np.array(rows)[:, None] + np.arange(3)).ravel()
     c = (3 * np.array(columns)[:, None] + np.arange(3)).ravel()
     np.testing.assert_array_equal(picked, full[:, r][:, :, c])
+
+
+def test_jax_real_form_compiles_once_per_crystal(fluorite, caplog):
+    """A new solver of the same crystal reuses the compiled real-form solve (the form is a pytree
+    argument, not a closure), so meshes after the first cost no compilation."""
+    import jax
+
+    q = np.random.default_rng(4).uniform(-1, 1, size=(5, 3))
+    first = MeshSolver(fluorite, eigensolver="jax", progress=None, chunk_size=8).frequencies(q)
+    with jax.log_compiles(True), caplog.at_level("WARNING"):
+        again = MeshSolver(fluorite, eigensolver="jax", progress=None, chunk_size=8).frequencies(q)
+    assert not [r.getMessage() for r in caplog.records if "Compiling" in r.getMessage()]
+    np.testing.assert_array_equal(first, again)
