@@ -89,7 +89,7 @@ def mesh_frequencies(fcs: ForceConstants, mesh, shift=(0, 0, 0), symmetry: bool 
         mesh: int or (3,) ints, q-points per reciprocal axis.
         shift: (3,) 0/1 half-step shift per axis; (0, 0, 0) is Γ-centred.
         symmetry: reduce the mesh by the point group (spglib).
-        **solver_options: ``eigensolver``, ``chunk_size``, ``devices``, ``progress`` of ``MeshSolver``.
+        **solver_options: ``eigensolver``, ``chunk_size``, ``devices``, ``progress``, ``real_form`` of ``MeshSolver``.
 
     Returns:
         MeshFrequencies, whose ``dos`` and ``thermal_properties`` reuse the frequencies.
@@ -119,7 +119,7 @@ def mesh_dos(
         freq_points: (n_freq,) ascending THz; default phonopy's (see ``default_freq_points``).
         shift: (3,) 0/1 half-step shift per axis; (0, 0, 0) is Γ-centred.
         symmetry: reduce the mesh by the point group (spglib).
-        **solver_options: ``eigensolver``, ``chunk_size``, ``devices``, ``progress`` of ``MeshSolver``.
+        **solver_options: ``eigensolver``, ``chunk_size``, ``devices``, ``progress``, ``real_form`` of ``MeshSolver``.
 
     Returns:
         freq_points (n_freq,) THz and dos (n_freq,) in states/THz per unit cell (integral 3N).
