@@ -22,7 +22,7 @@ echo "build: $(( $(date +%s) - start )) s"
 python3 -c "import jax, phonax_fast._native as n; print(jax.devices(), n.build_info())" 2>&1 | tee "$OUT/info.txt"
 timeout 200 python3 -m pytest -q -p no:cacheprovider --noconftest tests/test_fused_tp.py tests/test_fused_model.py \
   tests/test_native.py 2>&1 | tee "$OUT/tests.log" | tail -15
-timeout 200 python3 benchmarks/bench_fused.py --atoms 64 216 --channels 32 64 --repeats 3 2>&1 \
+timeout 200 python3 benchmarks/bench_fused.py --atoms 64 216 --channels 32 64 --repeats 3 --hvp-blocks 4 2>&1 \
   | tee "$OUT/bench_fused.log" | tail -30
 timeout 100 python3 benchmarks/bench_qgrid_gpu.py .whl/si.npz "$OUT/qgrid_gpu.json" 80 2>&1 \
   | tee "$OUT/bench_qgrid_gpu.log" | tail -15
