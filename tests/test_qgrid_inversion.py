@@ -133,3 +133,24 @@ def test_jax_real_form_compiles_once_per_crystal(fluorite, caplog):
         again = MeshSolver(fluorite, eigensolver="jax", progress=None, chunk_size=8).frequencies(q)
     assert not [r.getMessage() for r in caplog.records if "Compiling" in r.getMessage()]
     np.testing.assert_array_equal(first, again)
+
+
+def test_non_hermitian_force_constants_take_the_hermitian_path(fluorite):
+    """Force constants whose D(q) is not Hermitian, while its Hermitian part keeps the inversion:
+    no real form (it reads half of D), and every path gives the eigenvalues of (D + D†)/2."""
+    n, n_l = fluorite.n_atoms, len(fluorite.translations)
+    index = {tuple(t): k for k, t in enumerate(fluorite.translations)}
+    minus = np.array([index[tuple(-t)] for t in fluorite.translations])  # -T_l is listed too
+    pairing = inversion_pairs(fluorite.cell, fluorite.scaled_positions, fluorite.numbers)
+    k = np.random.default_rng(5).normal(size=(n, n_l, n, 3, 3))
+    k -= k.transpose(2, 1, 0, 4, 3)[:, minus]  # Φ(i0, jL) → Φ(j0, i(−L))ᵀ: antisymmetric part only
+    assert np.abs(k - k[pairing][:, minus][:, :, pairing]).max() > 0.1  # and breaks the inversion
+    noisy = dataclasses.replace(fluorite, fc=fluorite.fc + 1e-3 * k.reshape(fluorite.fc.shape))
+    q = np.random.default_rng(6).uniform(-1, 1, size=(6, 3))
+    d = noisy.dynamical_matrices(q, hermitise=False)
+    assert np.abs(d - d.conj().transpose(0, 2, 1)).max() > 1e-5 * np.abs(d).max()
+    assert InversionForm.build(noisy) is None
+    expected = noisy.frequencies(q)
+    for eigensolver in ("host", "jax"):
+        got = MeshSolver(noisy, eigensolver=eigensolver, progress=None).frequencies(q)
+        np.testing.assert_allclose(got, expected, rtol=0, atol=1e-9)

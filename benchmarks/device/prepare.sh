@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Run HERE (the machine with package registries) before a lent-GPU session: fills .whl/ (git-ignored,
-# carried to the device) with the Python 3.12 wheels the device image lacks, and the q-grid
-# benchmark's input (phonopy's DFT Si force constants) as .whl/si.npz.
+# carried to the device) with the Python 3.12 wheels the device image lacks, the q-grid
+# benchmark's input (phonopy's DFT Si force constants) as .whl/si.npz and phonopy's sdist (test data).
 #
 #   bash benchmarks/device/prepare.sh            # then, with the device tool:
-#   run(command="bash benchmarks/device/checks.sh", carry=[".whl"], timeout_s=540)
+#   run(command="bash benchmarks/device/checks.sh", carry=[".whl"], timeout_s=560)  # steps capped at 120+90+150+70 s after the build
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 mkdir -p .whl
@@ -20,4 +20,7 @@ python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 -
   cuequivariance==0.13.0 cuequivariance-jax==0.13.0 cuequivariance-ops-jax-cu13==0.13.0 \
   cuequivariance-ops-cu13==0.13.0 platformdirs
 python3 benchmarks/bench_qgrid_gpu.py --save .whl/si.npz
+# phonopy's source distribution: the DFT test data of the q-grid tests (PHONAX_TEST_DATA there)
+python3 -m pip download -q --no-deps --no-binary phonopy phonopy==4.10.0 -d .whl/phonopy_data
+rm -rf .whl/phonopy_data/*/  # an extracted copy would not fit in what a device call carries (64 MiB)
 du -sh .whl

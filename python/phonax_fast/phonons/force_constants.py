@@ -49,6 +49,15 @@ def bloch_sum(xp, qpoints, phi, translations, n_cols=None):
     return ((xp.cos(arg) @ phi) + 1j * (xp.sin(arg) @ phi)).reshape(len(qpoints), -1, n)
 
 
+CHECK_QPOINTS = np.random.default_rng(0).uniform(-0.5, 0.5, size=(2, 3))
+"""Two generic q-points (reduced) at which properties of D(q) that hold at all q or none are checked."""
+
+
+def is_hermitian(d, tolerance: float = 1e-10) -> bool:
+    """Whether the matrices ``d`` (..., M, M) equal their conjugate transposes to ``tolerance`` × max |d|."""
+    return bool(np.abs(d - np.conj(np.swapaxes(d, -1, -2))).max() <= tolerance * np.abs(d).max())
+
+
 def position_phases(qpoints, scaled_positions, xp=np) -> np.ndarray:
     """exp(2πi q·x_j) per Cartesian component 3j+α, (n_q, 3N) complex: D(q) = Λ† D'(q) Λ with
     Λ = diag of these and D' the ``bloch_sum`` (no atomic-position phases). ``xp``: ``numpy`` or
@@ -124,11 +133,12 @@ class ForceConstants:
             np.multiply(block.transpose(0, 2, 1, 3), inv_sqrt_m[i] * column_weights, out=out[:, k])
         return out.reshape(n_l, -1)
 
-    def dynamical_matrices(self, qpoints) -> np.ndarray:
+    def dynamical_matrices(self, qpoints, hermitise: bool = True) -> np.ndarray:
         """Dynamical matrices D(q), (n_q, 3N, 3N) complex128, eV/(Å²·amu); qpoints (n_q, 3) reduced.
 
         The lattice sum runs on ``fc`` as it is stored (one real product per atom row), so a few
-        q-points of a large cell cost no copy of the force constants.
+        q-points of a large cell cost no copy of the force constants. ``hermitise``: return
+        (D + D†)/2 (the default), else the lattice sum as it is (for checks of the force constants).
         """
         q = np.atleast_2d(np.asarray(qpoints, dtype=float))
         n, n_q = self.n_atoms, len(q)
@@ -138,7 +148,7 @@ class ForceConstants:
         d = d.reshape(n, n_q, n, 3, 3).transpose(1, 0, 3, 2, 4).reshape(n_q, 3 * n, 3 * n)
         weights = position_phases(q, self.scaled_positions) / np.repeat(np.sqrt(self.masses), 3)
         d *= weights.conj()[:, :, None] * weights[:, None, :]
-        return 0.5 * (d + d.conj().transpose(0, 2, 1))
+        return 0.5 * (d + d.conj().transpose(0, 2, 1)) if hermitise else d
 
     def eigensystem(self, qpoints):
         """Frequencies (n_q, 3N) THz (negative = imaginary) and eigenvectors (n_q, 3N, 3N), columns are modes."""

@@ -20,9 +20,11 @@ complex kernel 12.4 ms on two; ``jnp.linalg.eigvalsh`` on the CPU 19 ms real vs 
 an eigenvector u of M gives the eigenvector W u of D. ``InversionForm`` builds M with numpy (the
 host path of ``MeshSolver``) or inside jitted jax.numpy code (its ``"jax"`` path, on devices).
 
-Whether the force constants really carry the inversion is checked numerically (at random q:
-``InversionForm.build`` returns None when they do not, to ``tolerance`` relative), so noisy
-force constants fall back to the Hermitian path instead of being symmetrised silently.
+M is built from half the rows of D and read by its upper triangle, so it stands for D only if D
+is Hermitian and carries the inversion. Both are checked numerically on the unsymmetrised lattice
+sum (at two random q: ``InversionForm.build`` returns None when either fails, to ``tolerance``
+relative), so noisy force constants fall back to the Hermitian path, which solves (D + D†)/2 like
+``ForceConstants.frequencies``, instead of being symmetrised silently in another way.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from dataclasses import dataclass, field
 import jax
 import numpy as np
 
-from ..phonons.force_constants import ForceConstants, bloch_sum, position_phases
+from ..phonons.force_constants import CHECK_QPOINTS, ForceConstants, bloch_sum, is_hermitian, position_phases
 from .mesh import symmetry_dataset
 
 
@@ -63,14 +65,15 @@ class InversionForm:
     @classmethod
     def build(cls, fcs: ForceConstants, symprec: float = 1e-5, tolerance: float = 1e-10):
         """The real form for ``fcs``, or None if the crystal has no inversion (spglib, ``symprec``
-        Å) or the force constants break it by more than ``tolerance`` × max |D| at two random q."""
+        Å) or, at two random q, the force constants' D(q) is not Hermitian or breaks the inversion
+        by more than ``tolerance`` × max |D|."""
         pairing = inversion_pairs(fcs.cell, fcs.scaled_positions, fcs.numbers, symprec)
         if pairing is None:
             return None
-        q = np.random.default_rng(0).uniform(-0.5, 0.5, size=(2, 3))
-        d = fcs.dynamical_matrices(q)
+        d = fcs.dynamical_matrices(CHECK_QPOINTS, hermitise=False)
         perm = _components(pairing)
-        if np.abs(d[:, perm][:, :, perm] - d.conj()).max() > tolerance * np.abs(d).max():
+        inverted = np.abs(d[:, perm][:, :, perm] - d.conj()).max() <= tolerance * np.abs(d).max()
+        if not (inverted and is_hermitian(d, tolerance)):
             return None
         fixed = [i for i, j in enumerate(pairing) if j == i]
         first = [i for i, j in enumerate(pairing) if i < j]

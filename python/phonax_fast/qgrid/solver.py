@@ -46,7 +46,7 @@ from jax.experimental import multihost_utils
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from threadpoolctl import ThreadpoolController
 
-from ..phonons.force_constants import ForceConstants, bloch_sum
+from ..phonons.force_constants import CHECK_QPOINTS, ForceConstants, bloch_sum, is_hermitian
 from ..progress import progress_bar
 from ..units import eigenvalues_to_thz
 from .inversion import InversionForm
@@ -163,6 +163,9 @@ class MeshSolver:
         self.form = InversionForm.build(fcs) if real_form else None
         if self.form is None:  # (N_L, 9N²) and (N_L, 3); the real form holds its own rows
             self._phi, self._translations = fcs.mass_weighted(), np.asarray(fcs.translations, float)
+            # the host path hands D(q) to phonopy's kernel, which reads one triangle: (D + D†)/2
+            # when the force constants need it, as the JAX path and ForceConstants.frequencies do
+            self._hermitise = not is_hermitian(fcs.dynamical_matrices(CHECK_QPOINTS, hermitise=False))
         if eigensolver == "jax":  # Φ̃ (or the real form's arrays) replicated on every device
             mesh = Mesh(np.array(self.devices), ("q",))
             self._q_sharding = NamedSharding(mesh, PartitionSpec("q"))
@@ -199,7 +202,8 @@ class MeshSolver:
         if self.eigensolver == "host":
             if self.form is not None:  # solved here, on all cores
                 return _on_all_cores(partial(self.form.eigh, np, with_vectors=with_vectors), q, with_vectors)
-            return (bloch_sum(np, q, self._phi, self._translations),)
+            d = bloch_sum(np, q, self._phi, self._translations)
+            return (0.5 * (d + d.conj().transpose(0, 2, 1)) if self._hermitise else d,)
         q = _global_array(q, self._q_sharding)
         if self.form is not None:
             return _real_form_eigh(self._device_form, q, with_vectors=with_vectors)
