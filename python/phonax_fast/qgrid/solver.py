@@ -163,8 +163,9 @@ class MeshSolver:
         self.form = InversionForm.build(fcs) if real_form else None
         if self.form is None:  # (N_L, 9N²) and (N_L, 3); the real form holds its own rows
             self._phi, self._translations = fcs.mass_weighted(), np.asarray(fcs.translations, float)
-            # the host path hands D(q) to phonopy's kernel, which reads one triangle: (D + D†)/2
-            # when the force constants need it, as the JAX path and ForceConstants.frequencies do
+        if self.form is None and eigensolver == "host":
+            # phonopy's kernel reads one triangle of D(q): hand it (D + D†)/2 when the force
+            # constants need it, as jnp.linalg.eigh (symmetrize_input) and ForceConstants.frequencies do
             self._hermitise = not is_hermitian(fcs.dynamical_matrices(CHECK_QPOINTS, hermitise=False))
         if eigensolver == "jax":  # Φ̃ (or the real form's arrays) replicated on every device
             mesh = Mesh(np.array(self.devices), ("q",))
