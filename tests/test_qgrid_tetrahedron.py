@@ -1,8 +1,10 @@
-"""The C++ linear tetrahedron method against a NumPy transcription of phonopy's formulas."""
+"""The C++ linear tetrahedron method against a NumPy transcription of phonopy's formulas, and the
+projections it weighs, which must not depend on the basis chosen inside degenerate subspaces."""
 
 import numpy as np
 import pytest
 
+from phonax_fast.qgrid.dos import average_over_degenerate_modes
 from phonax_fast.qgrid.mesh import regular_mesh
 from phonax_fast.qgrid.tetrahedron import TetrahedronMesh, relative_grid_addresses
 
@@ -100,3 +102,29 @@ def test_rejects_unsorted_frequency_points(grid):
     qmesh = regular_mesh(cell, [[0, 0, 0]], [1], mesh, symmetry=False, time_reversal=False)
     with pytest.raises(ValueError, match="ascending"):
         TetrahedronMesh(qmesh, cell, values).total_dos([1.0, 0.0])
+
+
+def _random_unitary(rng, n):
+    q, r = np.linalg.qr(rng.normal(size=(n, n)) + 1j * rng.normal(size=(n, n)))
+    return q * (np.diag(r) / np.abs(np.diag(r)))
+
+
+def test_degenerate_modes_share_projections():
+    """Two bases of the same degenerate subspaces (sets {0,1} and {3,4,5}; 2 is 2e-4 THz from 1,
+    above the 1e-4 THz tolerance) give different per-mode projections but the same averages, which
+    are the per-set means computed by hand."""
+    rng = np.random.default_rng(7)
+    frequencies = np.array([[1.0, 1.0, 1.0002, 3.0, 3.0 + 5e-5, 3.0 + 8e-5]])
+    vectors = _random_unitary(rng, 6)
+    rotation = np.eye(6, dtype=complex)
+    rotation[:2, :2] = _random_unitary(rng, 2)
+    rotation[3:, 3:] = _random_unitary(rng, 3)
+    projections = np.eye(6)[[0, 2, 4]] + np.eye(6)[[1, 3, 5]]  # 3 "atoms" of 2 components
+    weights = [np.einsum("pc,cb->pb", projections, np.abs(v) ** 2)[None] for v in (vectors, vectors @ rotation)]
+    assert np.abs(weights[0] - weights[1]).max() > 1e-2  # the bases differ visibly
+    averaged = [average_over_degenerate_modes(w, frequencies) for w in weights]
+    np.testing.assert_allclose(averaged[0], averaged[1], rtol=0, atol=1e-14)
+    by_hand = weights[0][0].copy()
+    for modes in ([0, 1], [3, 4, 5]):
+        by_hand[:, modes] = by_hand[:, modes].mean(axis=1, keepdims=True)
+    np.testing.assert_allclose(averaged[0][0], by_hand, rtol=0, atol=1e-15)
