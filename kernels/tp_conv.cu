@@ -9,6 +9,14 @@
 
 #include <algorithm>
 
+// Two hooks, so that tests/cuda_emulation can run these kernels on CPU threads: the launch and
+// the block's dynamic shared memory.
+#ifndef PHONAX_LAUNCH
+#define PHONAX_LAUNCH(kernel, grid, block, smem, stream) kernel<<<grid, block, smem, stream>>>
+#endif
+#ifndef PHONAX_DYNAMIC_SHARED
+#define PHONAX_DYNAMIC_SHARED(name) extern __shared__ unsigned char name[]
+#endif
 
 namespace phonax::cuda {
 namespace {
@@ -49,7 +57,7 @@ __device__ inline int2 entries(const PathTable<T>& t, int g, int p, int v) {
 // x: out[b, s, (a, u, i)] = sum_e sum_{p reads a} w[e, u] sum_{j,k} C_ijk Y[e, j] z[r_e, u, k]
 template <typename T, bool kForward>
 __global__ void scatter_kernel(PathTable<T> t, Graph g, Operands<T> in, Output<T> out, int tile) {
-  extern __shared__ unsigned char smem[];
+  PHONAX_DYNAMIC_SHARED(smem);
   const Dense<T>& node = kForward ? in.x : in.z;  // operand gathered from the other end
   const int node_w = node.width, y_w = in.y.width, w_w = in.w.width;
   const int row_w = node_w + y_w + w_w;
@@ -199,12 +207,13 @@ cudaError_t tp_conv(cudaStream_t stream, Slot slot, const PathTable<T>& table, c
     if (cudaError_t err =
             cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem))
       return err;
-    kernel<<<grid, kScatterThreads, smem, stream>>>(table, graph, in, out, static_cast<int>(tile));
+    PHONAX_LAUNCH(kernel, grid, kScatterThreads, smem, stream)(table, graph, in, out,
+                                                            static_cast<int>(tile));
   } else {
     const int64_t warps = out.batch * out.rows;
     const int64_t blocks = (warps * 32 + kEdgeThreads - 1) / kEdgeThreads;
-    edge_kernel<T><<<static_cast<unsigned>(blocks), kEdgeThreads, 0, stream>>>(slot, table, graph,
-                                                                               in, out);
+    PHONAX_LAUNCH(edge_kernel<T>, static_cast<unsigned>(blocks), kEdgeThreads, 0, stream)(
+        slot, table, graph, in, out);
   }
   return cudaGetLastError();
 }
