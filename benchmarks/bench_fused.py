@@ -14,6 +14,10 @@ forward kernel against a measured device copy, and cuequivariance-jax if importa
 
     python benchmarks/bench_fused.py [--atoms 64 216] [--channels 32 64] [--dtype float64]
 
+how the HVP ratio depends on the block size, each backend also at its own best block size:
+
+    python benchmarks/bench_fused.py --atoms 64 --channels 32 --sweep-blocks 1 2 4 8 12 24
+
 or through pytest-benchmark (one row per backend and task, the ratio table printed at the end):
 
     python -m pytest benchmarks/bench_fused.py --benchmark-columns=median,rounds
@@ -219,6 +223,30 @@ def compare(atoms=(64, 216), channels=(32, 64), dtype="float64", repeats=5, max_
     return lines
 
 
+def block_sweep(n_atoms=64, channels=32, dtype="float64", repeats=3, blocks=(1, 2, 4, 8, 12, 24),
+                rows=48) -> list[str]:
+    """Per-HVP time of both backends for each block size (the first ``rows`` Hessian rows), and
+    the ratio of each backend at its own best block size."""
+    dt = jnp.dtype(dtype)
+    lines = [f"Si{n_atoms} C={channels} {dtype}: ms per Hessian row, first {rows} rows",
+             f"{'block':>6s} {'e3nn':>9s} {'fused':>9s} {'e3nn/fused':>10s}"]
+    best = {"e3nn": np.inf, "fused": np.inf}
+    for block in blocks:
+        w = Workload(n_atoms, channels, dt, max_block=block)
+        if w.block != block or rows % block:
+            raise ValueError(f"block {block} must divide both 3N = {3 * n_atoms} and rows = {rows}")
+        per_row = {}
+        for backend in best:
+            per_row[backend] = median_time(w.task(w.energy(backend), "hvp", rows // block), repeats) / rows
+            best[backend] = min(best[backend], per_row[backend])
+        lines.append(f"{block:6d} {1e3 * per_row['e3nn']:9.2f} {1e3 * per_row['fused']:9.2f} "
+                     f"{per_row['e3nn'] / per_row['fused']:10.2f}")
+        print(lines[-1], flush=True)
+    lines.append(f"  best  {1e3 * best['e3nn']:9.2f} {1e3 * best['fused']:9.2f} {best['e3nn'] / best['fused']:10.2f}"
+                 "   (each backend at its own best block size)")
+    return lines
+
+
 # ---- pytest-benchmark ---------------------------------------------------------------------------
 
 RESULTS: dict = {}
@@ -256,6 +284,12 @@ if __name__ == "__main__":
     parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=TASKS)
     parser.add_argument("--hvp-blocks", type=int, default=None,
                         help="time only the first blocks of Hessian rows (task shown as hvp[rows]; default: all 3N rows)")
+    parser.add_argument("--sweep-blocks", type=int, nargs="+", default=None,
+                        help="instead of the table: per-row HVP times for these block sizes (first 48 "
+                             "rows of the first --atoms / --channels case) and the best-vs-best ratio")
     args = parser.parse_args()
+    if args.sweep_blocks:
+        print("\n".join(block_sweep(args.atoms[0], args.channels[0], args.dtype, args.repeats, args.sweep_blocks)))
+        raise SystemExit
     print("\n".join(compare(args.atoms, args.channels, args.dtype, args.repeats, args.max_block, args.tasks,
                              args.hvp_blocks)))

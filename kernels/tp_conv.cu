@@ -4,10 +4,13 @@
 //   z, x: one block per (output row, batch element), one thread per output column at a time; the
 //         row's edges are staged in shared memory in CSR order and each column walks the
 //         Clebsch-Gordan entries of its path grouped by its own index (cg_ptr);
-//   y, w: one warp per (batch element, edge), channels across the lanes (y: a warp reduction).
+//   y, w: one warp per (edge, batch element), channels across the lanes (y: a warp reduction).
+// Blocks (warps) of one row (edge) and consecutive batch elements are numbered next to each other,
+// so a block of HVP tangents reads the shared primal rows while they are still in L2.
 #include "tp_conv_cuda.h"
 
 #include <algorithm>
+#include <cstdint>
 
 // Two hooks, so that tests/cuda_emulation can run these kernels on CPU threads: the launch and
 // the block's dynamic shared memory.
@@ -65,7 +68,7 @@ __global__ void scatter_kernel(PathTable<T> t, Graph g, Operands<T> in, Output<T
   T* s_rows = s_acc + out.width;
   int* s_ok = reinterpret_cast<int*>(s_rows + tile * row_w);
 
-  const int64_t row = blockIdx.x, b = blockIdx.y;
+  const int64_t row = blockIdx.x / out.batch, b = blockIdx.x % out.batch;
   const int32_t* perm = kForward ? g.perm_r : g.perm_s;
   const int32_t* ptr = kForward ? g.ptr_r : g.ptr_s;
   const int32_t* other = kForward ? g.senders : g.receivers;
@@ -132,7 +135,7 @@ __device__ inline T warp_sum(T v) {
   return v;
 }
 
-// Per-edge slots: one warp per (batch element, edge), channels u across the lanes.
+// Per-edge slots: one warp per (edge, batch element), channels u across the lanes.
 // w: out[b, e, (p, u)] = sum_{ijk} C_ijk x[s, u, i] Y[e, j] z[r, u, k]
 // y: out[b, e, j]      = sum_p sum_{ik} C_ijk sum_u w[e, u] x[s, u, i] z[r, u, k]
 template <typename T>
@@ -140,7 +143,7 @@ __global__ void edge_kernel(Slot slot, PathTable<T> t, Graph g, Operands<T> in, 
   const int lane = threadIdx.x % 32;
   const int64_t warp = (blockIdx.x * int64_t(blockDim.x) + threadIdx.x) / 32;
   if (warp >= out.batch * out.rows) return;
-  const int64_t e = warp % out.rows, b = warp / out.rows;
+  const int64_t e = warp / out.batch, b = warp % out.batch;
   T* o = out.data + (b * out.rows + e) * out.width;
   const int s = g.senders[e], r = g.receivers[e];
   if (s < 0 || s >= g.n_x || r < 0 || r >= g.n_z) {
@@ -193,7 +196,7 @@ template <typename T>
 cudaError_t tp_conv(cudaStream_t stream, Slot slot, const PathTable<T>& table, const Graph& graph,
                     const Operands<T>& in, const Output<T>& out) {
   if (out.batch * out.rows * out.width == 0) return cudaSuccess;
-  if (out.batch > 65535) return cudaErrorInvalidConfiguration;
+  if (out.batch * out.rows > INT32_MAX) return cudaErrorInvalidConfiguration;  // blocks or warps
   if (slot == Slot::z || slot == Slot::x) {
     // Edge tile: as many staged operand rows as fit next to the column sums.
     const int64_t node_w = slot == Slot::z ? in.x.width : in.z.width;
@@ -202,7 +205,7 @@ cudaError_t tp_conv(cudaStream_t stream, Slot slot, const PathTable<T>& table, c
     const int64_t tile = std::min<int64_t>(kMaxTile, (kSmemBudget - acc_bytes) / row_bytes);
     if (tile < 1) return cudaErrorInvalidValue;  // rows too wide for shared memory
     const int smem = static_cast<int>(acc_bytes + tile * row_bytes);
-    const dim3 grid(static_cast<unsigned>(out.rows), static_cast<unsigned>(out.batch));
+    const dim3 grid(static_cast<unsigned>(out.rows * out.batch));
     auto kernel = slot == Slot::z ? scatter_kernel<T, true> : scatter_kernel<T, false>;
     if (cudaError_t err =
             cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem))
