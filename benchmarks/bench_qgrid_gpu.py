@@ -2,9 +2,10 @@
 
 For Si (phonopy's DFT force constants, saved with ``--save``) and cells made of 2×2×2 and 4×4×5
 copies of it, full meshes (no symmetry, n_q = n³) are solved with ``eigensolver="jax"`` on
-``jax.devices()``, in the real symmetric form of D(q) and in the Hermitian one (``real_form``);
-each row times the frequency pass (D(q) + eigh on the devices, after a warm-up that compiles the
-chunk's shape) and the host-side tetrahedron DOS, Gaussian DOS and thermal properties that follow.
+``jax.devices()`` and, where cupy sees a GPU, with ``eigensolver="cupy"`` (kept only if it is the
+faster), in the real symmetric form of D(q) and in the Hermitian one (``real_form``); each row
+times the frequency pass (D(q) + eigh on the device, after a warm-up that compiles the chunk's
+shape) and the host-side tetrahedron DOS, Gaussian DOS and thermal properties that follow.
 
     python benchmarks/bench_qgrid_gpu.py --save si.npz        # here: phonopy's Si → npz
     python benchmarks/bench_qgrid_gpu.py si.npz results.json [budget_s]  # on the GPU machine
@@ -58,14 +59,14 @@ def supercell_force_constants(fcs, multiple):
     )
 
 
-def time_mesh(fcs, mesh: int, real_form: bool) -> dict:
+def time_mesh(fcs, mesh: int, real_form: bool, eigensolver: str = "jax") -> dict:
     """Seconds for the frequency pass and for the DOS/thermal steps on a full n³ mesh, with the
     real symmetric form of D(q) (Si has an inversion centre) or the Hermitian D(q)."""
     import jax
 
     from phonax_fast.qgrid import mesh_frequencies
 
-    options = dict(symmetry=False, eigensolver="jax", progress=None, real_form=real_form)
+    options = dict(symmetry=False, eigensolver=eigensolver, progress=None, real_form=real_form)
     mesh_frequencies(fcs, mesh, **options)  # compile
     start = time.perf_counter()
     freqs = mesh_frequencies(fcs, mesh, **options)
@@ -74,7 +75,8 @@ def time_mesh(fcs, mesh: int, real_form: bool) -> dict:
     freqs.dos("gaussian")
     freqs.thermal_properties([300.0])
     done = time.perf_counter()
-    return {"form": "real" if real_form else "Hermitian", "mesh": mesh, "n_q": mesh**3, "n_atoms": fcs.n_atoms,
+    return {"solver": eigensolver, "form": "real" if real_form else "Hermitian", "mesh": mesh, "n_q": mesh**3,
+            "n_atoms": fcs.n_atoms,
             "device": str(jax.devices()[0]),
             "frequencies_s": solved - start, "dos_thermal_s": done - solved,
             "q_per_s": mesh**3 / (solved - start)}
@@ -86,6 +88,14 @@ def main(npz: str, out: str, budget_s: float = 240.0) -> None:
 
     data = np.load(npz)
     si = ForceConstants(**{k: data[k] for k in data.files})
+    solvers = ["jax"]
+    try:
+        from phonax_fast.qgrid.solver import _import_cupy
+
+        _import_cupy()
+        solvers.append("cupy")
+    except ValueError as err:
+        print(f"cupy path not timed: {err}", flush=True)
     rows, start = [], time.perf_counter()
     for name, (multiple, meshes) in CASES.items():
         fcs = supercell_force_constants(si, multiple)
@@ -93,8 +103,9 @@ def main(npz: str, out: str, budget_s: float = 240.0) -> None:
             if time.perf_counter() - start > budget_s:
                 break
             for real_form in (True, False):
-                rows.append({"case": name, **time_mesh(fcs, mesh, real_form)})
-                print(json.dumps(rows[-1]), flush=True)
+                for solver in solvers:
+                    rows.append({"case": name, **time_mesh(fcs, mesh, real_form, solver)})
+                    print(json.dumps(rows[-1]), flush=True)
     with open(out, "w") as f:
         json.dump(rows, f, indent=1)
 

@@ -18,7 +18,8 @@ A real symmetric eigen-solve costs a fraction of a Hermitian one of the same siz
 480 × 480, per matrix here: NumPy's real ``eigvalsh`` 7.3 ms on one core, 4.2 ms on two; phonopy's
 complex kernel 12.4 ms on two; ``jnp.linalg.eigvalsh`` on the CPU 19 ms real vs 49 ms complex);
 an eigenvector u of M gives the eigenvector W u of D. ``InversionForm`` builds M with numpy (the
-host path of ``MeshSolver``) or inside jitted jax.numpy code (its ``"jax"`` path, on devices).
+host path of ``MeshSolver``), inside jitted jax.numpy code (its ``"jax"`` path, on devices) or
+with cupy (its ``"cupy"`` path).
 
 M is built from half the rows of D and read by its upper triangle, so it stands for D only if D
 is Hermitian and carries the inversion. Both are checked numerically on the unsymmetrised lattice
@@ -32,6 +33,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from ..phonons.force_constants import CHECK_QPOINTS, ForceConstants, bloch_sum, is_hermitian, position_phases
@@ -93,8 +95,8 @@ class InversionForm:
         blocks and the blocks above them; the blocks below are zero (use ``UPLO="U"``).
 
         Args:
-            xp: ``numpy``, or ``jax.numpy`` inside jitted code (the form is a pytree: its arrays
-                may be traced and live on devices).
+            xp: ``numpy``; ``jax.numpy`` inside jitted code (the form is a pytree: its arrays
+                may be traced and live on devices); or ``cupy`` with the form's arrays on the GPU.
             qpoints: (n_q, 3) reduced.
         """
         n, f, a = len(self.order), self.n_fixed, self.n_pairs
@@ -113,10 +115,10 @@ class InversionForm:
             (first, second, d_ab.imag - d_aa.imag),
             (second, second, d_aa.real - d_ab.real),
         ]:
-            if xp is np:  # in place: fewer temporaries of a chunk's size (they cost page faults)
-                m[:, rows, cols] = block
-            else:
+            if xp is jnp:
                 m = m.at[:, rows, cols].set(block)
+            else:  # in place: fewer temporaries of a chunk's size (they cost page faults)
+                m[:, rows, cols] = block
         return m
 
     def vectors(self, xp, qpoints, u):
@@ -131,7 +133,7 @@ class InversionForm:
         """Eigenvalues (n_q, 3N) of D(q) in eV/(Å²·amu), ascending, and eigenvectors of D'(q)
         (n_q, 3N, 3N) complex, columns are modes, or None; arguments as for ``matrices``."""
         m = self.matrices(xp, qpoints)
-        upper = {"UPLO": "U"} if xp is np else {"UPLO": "U", "symmetrize_input": False}
+        upper = {"UPLO": "U", "symmetrize_input": False} if xp is jnp else {"UPLO": "U"}
         if not with_vectors:
             return xp.linalg.eigvalsh(m, **upper), None
         values, u = xp.linalg.eigh(m, **upper)

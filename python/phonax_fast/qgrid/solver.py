@@ -6,7 +6,7 @@ with ``Φ̃_l = Φ(T_l) / √(m_i m_j)``. The atomic-position phases of ``ForceC
 are left out: they are a diagonal unitary similarity, so they change neither eigenvalues nor
 |eigenvector|², which is all that DOS, projected DOS and thermal properties use.
 
-Two eigen-solvers (``MeshSolver(eigensolver=...)``), equal to round-off:
+Three eigen-solvers (``MeshSolver(eigensolver=...)``), equal to round-off:
 
 - ``"jax"``: D(q) (or its real form) and ``jnp.linalg.eigh`` in one jitted function, the chunk split over
   ``jax.devices()`` (``jax.sharding``), Φ̃ replicated; chunk k+1 is dispatched before chunk k
@@ -14,6 +14,9 @@ Two eigen-solvers (``MeshSolver(eigensolver=...)``), equal to round-off:
 - ``"host"``: numpy builds D(q) and phonopy's batched CPU kernel (``diagonalize_dynamical_matrices``,
   values-only when no eigenvectors are needed) diagonalises it: no compilation, and on CPU several
   times faster than LAPACK ``heevd`` with eigenvectors, which is what ``jnp.linalg.eigh`` runs there.
+- ``"cupy"`` (the ``gpu`` extra): the host path's steps with cupy on the current CUDA device,
+  one device per process; never picked by ``"auto"`` until a GPU measurement shows it faster than
+  ``"jax"`` there (``benchmarks/bench_qgrid_gpu.py`` times both).
 
 ``"auto"`` picks ``"host"`` when the devices are CPUs and ``"jax"`` otherwise.
 
@@ -34,6 +37,8 @@ its collectives run over gloo), so every process ends with the same results.
 
 from __future__ import annotations
 
+import dataclasses
+import importlib
 import os
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -78,8 +83,25 @@ def default_chunk_size(n_modes: int, devices, n_freq: int = 256) -> int:
     free = min(_free_bytes(d) for d in local)
     if local[0].platform == "cpu":
         free //= len(local)
+    return _chunk_for(free, n_modes, n_freq)
+
+
+def _chunk_for(free: int, n_modes: int, n_freq: int = 256) -> int:
+    """q-points per chunk for ``free`` bytes on the device (see ``default_chunk_size``)."""
     per_q = 6 * 16 * n_modes**2 + 2 * 8 * n_modes * n_freq
     return max(1, min(free // 8, _CHUNK_BYTES) // per_q)
+
+
+def _import_cupy():
+    """The cupy module, if it imports and sees a CUDA device; else a ValueError that says why."""
+    try:
+        cp = importlib.import_module("cupy")
+        if cp.cuda.runtime.getDeviceCount() < 1:
+            raise RuntimeError("no CUDA device")
+    except Exception as err:  # ImportError, or cupy's CUDA runtime errors without a GPU
+        raise ValueError(
+            f"eigensolver='cupy' needs cupy and a CUDA GPU (pip install 'phonax_fast[gpu]'): {err}") from err
+    return cp
 
 
 def _global_array(x: np.ndarray, sharding) -> jax.Array:
@@ -127,7 +149,7 @@ class MeshSolver:
 
     Args:
         fcs: compact force constants.
-        eigensolver: ``"jax"``, ``"host"`` or ``"auto"`` (see the module docstring).
+        eigensolver: ``"jax"``, ``"host"``, ``"cupy"`` or ``"auto"`` (see the module docstring).
         chunk_size: q-points per device per chunk; default from free memory (``default_chunk_size``),
             the smallest over the processes.
         devices: JAX devices to shard chunks over (``"jax"``); default ``jax.devices()``, which spans
@@ -153,20 +175,31 @@ class MeshSolver:
         self.n_processes = len(processes)
         if eigensolver == "auto":
             eigensolver = "host" if self.devices[0].platform == "cpu" else "jax"
-        if eigensolver not in ("jax", "host"):
-            raise ValueError(f"eigensolver must be 'auto', 'jax' or 'host'; got {eigensolver!r}")
+        if eigensolver not in ("jax", "host", "cupy"):
+            raise ValueError(f"eigensolver must be 'auto', 'jax', 'host' or 'cupy'; got {eigensolver!r}")
         self.eigensolver = eigensolver
         self.n_modes = 3 * fcs.n_atoms
-        chunk = chunk_size or default_chunk_size(self.n_modes, self.devices)
+        self._cp = _import_cupy() if eigensolver == "cupy" else None
+        if self._cp is not None:
+            chunk = chunk_size or _chunk_for(self._cp.cuda.runtime.memGetInfo()[0], self.n_modes)
+        else:
+            chunk = chunk_size or default_chunk_size(self.n_modes, self.devices)
         self.chunk_per_device = int(self._over_processes(np.array([chunk]), np.min)[0])  # same chunks everywhere
         self.progress = progress if jax.process_index() == 0 else None
         self.form = InversionForm.build(fcs) if real_form else None
         if self.form is None:  # (N_L, 9N²) and (N_L, 3); the real form holds its own rows
             self._phi, self._translations = fcs.mass_weighted(), np.asarray(fcs.translations, float)
-        if self.form is None and eigensolver == "host":
-            # phonopy's kernel reads one triangle of D(q): hand it (D + D†)/2 when the force
+        if self.form is None and eigensolver != "jax":
+            # phonopy's kernel and cupy read one triangle of D(q): hand them (D + D†)/2 when the force
             # constants need it, as jnp.linalg.eigh (symmetrize_input) and ForceConstants.frequencies do
             self._hermitise = not is_hermitian(fcs.dynamical_matrices(CHECK_QPOINTS, hermitise=False))
+        if self._cp is not None:  # the arrays D(q) is built from, on the GPU
+            if self.form is None:
+                self._phi, self._translations = self._cp.asarray(self._phi), self._cp.asarray(self._translations)
+            else:
+                self._device_form = dataclasses.replace(self.form, **{
+                    f.name: self._cp.asarray(getattr(self.form, f.name))
+                    for f in dataclasses.fields(self.form) if not f.metadata.get("static")})
         if eigensolver == "jax":  # Φ̃ (or the real form's arrays) replicated on every device
             mesh = Mesh(np.array(self.devices), ("q",))
             self._q_sharding = NamedSharding(mesh, PartitionSpec("q"))
@@ -190,7 +223,7 @@ class MeshSolver:
     def _own_parts(self) -> tuple[int, int]:
         """[first, last) of the equal parts of a chunk (one per device, or per process on the host
         path) that this process computes."""
-        if self.eigensolver == "host":
+        if self.eigensolver != "jax":
             rank = jax.process_index() if self.n_processes > 1 else 0
             return rank, rank + 1
         own = [k for k, d in enumerate(self.devices) if d.process_index == jax.process_index()]
@@ -199,7 +232,15 @@ class MeshSolver:
     def _dispatch(self, q: np.ndarray, with_vectors: bool):
         """Start the computation for q (n_c, 3): on the ``"jax"`` path a whole (padded) chunk as
         global arrays (async); on the host path this process's rows: D(q) built with numpy, or with
-        a real form the rows solved here (eigenvalues, eigenvectors or None)."""
+        a real form the rows solved here (eigenvalues, eigenvectors or None); on the ``"cupy"`` path
+        this process's rows, built and solved on the GPU (queued on its stream)."""
+        if self.eigensolver == "cupy":
+            cp, q = self._cp, self._cp.asarray(q)
+            if self.form is not None:
+                return self._device_form.eigh(cp, q, with_vectors)
+            d = bloch_sum(cp, q, self._phi, self._translations)
+            d = 0.5 * (d + d.conj().transpose(0, 2, 1)) if self._hermitise else d
+            return tuple(cp.linalg.eigh(d)) if with_vectors else (cp.linalg.eigvalsh(d), None)
         if self.eigensolver == "host":
             if self.form is not None:  # solved here, on all cores
                 return _on_all_cores(partial(self.form.eigh, np, with_vectors=with_vectors), q, with_vectors)
@@ -215,6 +256,8 @@ class MeshSolver:
         process's rows ``q`` (n_c, 3) of a chunk (padding dropped), as numpy arrays."""
         if self.eigensolver == "jax":
             return _own_rows(out[0])[: len(q)], (_own_rows(out[1])[: len(q)] if with_vectors else None)
+        if self.eigensolver == "cupy":
+            return self._cp.asnumpy(out[0]), (self._cp.asnumpy(out[1]) if with_vectors else None)
         if self.form is not None:
             return out  # already solved
         from phonopy.harmonic.dynamical_matrix import diagonalize_dynamical_matrices
