@@ -3,7 +3,8 @@
 // Every output element has one owner, so there are no atomics and sums have a fixed order:
 //   z, x: one block per (output row, batch element), one thread per output column at a time; the
 //         row's edges are staged in shared memory in CSR order and each column walks the
-//         Clebsch-Gordan entries of its path grouped by its own index (cg_ptr);
+//         Clebsch-Gordan entries of its path grouped by its own index (cg_ptr); when only w
+//         is batched, a block takes up to kMaxChunk elements and contracts once for all;
 //   y, w: one warp per (edge, batch element), channels across the lanes (y: a warp reduction).
 // Blocks (warps) of one row (edge) and consecutive batch elements are numbered next to each other,
 // so a block of HVP tangents reads the shared primal rows while they are still in L2.
@@ -27,6 +28,8 @@ namespace {
 constexpr int kScatterThreads = 256;       // threads per block of the scatter kernels
 constexpr int64_t kSmemBudget = 96 * 1024;  // shared memory per scatter block (bytes)
 constexpr int kMaxTile = 32;               // most edges staged at a time
+constexpr int kMinTile = 4;                // fewest, when batch elements share a block
+constexpr int kMaxChunk = 8;               // most batch elements per scatter block
 constexpr int kEdgeThreads = 128;  // 4 warps per block of the per-edge kernels
 constexpr int kPtrCols = kMaxDim + 2;
 
@@ -52,23 +55,30 @@ __device__ inline int2 entries(const PathTable<T>& t, int g, int p, int v) {
   return make_int2(row[v], row[v + 1]);
 }
 
-// Scatter slots: one block per (output row, batch element), threads across the row's columns.
-// The row's edges are walked in CSR order in tiles whose operand rows (the gathered node row, the
-// harmonics and the weights) are first copied into shared memory by the whole block (coalesced,
-// many loads in flight); each column's sum lives in shared memory and has one owner thread.
+// Scatter slots: one block per (output row, chunk of batch elements), threads across the row's
+// columns. The row's edges are walked in CSR order in tiles whose operand rows (the gathered node
+// row, the harmonics and, unless shared, the weights) are first copied into shared memory by the
+// whole block (coalesced, many loads in flight); each column's sums live in shared memory and have
+// one owner thread.
 // z: out[b, r, (p, u, k)] = sum_e w[e, u] sum_{i,j} C_ijk x[s_e, u, i] Y[e, j]
 // x: out[b, s, (a, u, i)] = sum_e sum_{p reads a} w[e, u] sum_{j,k} C_ijk Y[e, j] z[r_e, u, k]
-template <typename T, bool kForward>
-__global__ void scatter_kernel(PathTable<T> t, Graph g, Operands<T> in, Output<T> out, int tile) {
+// kSharedW: only w carries the batch (HVP tangents entering through the weights), so the node row
+// and Y are staged once per edge for the block's whole chunk, each contraction is done once, and
+// every batch element of the chunk adds it scaled by its own w. Otherwise a chunk is one element.
+template <typename T, bool kForward, bool kSharedW>
+__global__ void scatter_kernel(PathTable<T> t, Graph g, Operands<T> in, Output<T> out, int tile,
+                               int chunk) {
   PHONAX_DYNAMIC_SHARED(smem);
   const Dense<T>& node = kForward ? in.x : in.z;  // operand gathered from the other end
-  const int node_w = node.width, y_w = in.y.width, w_w = in.w.width;
-  const int row_w = node_w + y_w + w_w;
-  T* s_acc = reinterpret_cast<T*>(smem);
-  T* s_rows = s_acc + out.width;
-  int* s_ok = reinterpret_cast<int*>(s_rows + tile * row_w);
+  const int node_w = node.width, y_w = in.y.width, w_w = kSharedW ? 0 : in.w.width;
+  const int row_w = node_w + y_w + w_w;  // staged values per edge
+  const int64_t n_chunks = (out.batch + chunk - 1) / chunk;
+  const int64_t row = blockIdx.x / n_chunks, b0 = blockIdx.x % n_chunks * chunk;
+  const int nb = out.batch - b0 < chunk ? static_cast<int>(out.batch - b0) : chunk;
+  T* s_acc = reinterpret_cast<T*>(smem);  // [chunk, out.width]
+  T* s_rows = s_acc + chunk * out.width;   // [tile, row_w]
+  int* s_edge = reinterpret_cast<int*>(s_rows + tile * row_w);  // edge, or -1 if out of range
 
-  const int64_t row = blockIdx.x / out.batch, b = blockIdx.x % out.batch;
   const int32_t* perm = kForward ? g.perm_r : g.perm_s;
   const int32_t* ptr = kForward ? g.ptr_r : g.ptr_s;
   const int32_t* other = kForward ? g.senders : g.receivers;
@@ -76,8 +86,9 @@ __global__ void scatter_kernel(PathTable<T> t, Graph g, Operands<T> in, Output<T
   const int group = kForward ? 2 : 0;  // CG copy sorted by k (z) or by i (x)
   const int32_t* ijk = t.cg_ijk + group * t.nnz * 3;
   const T* val = t.cg_val + group * t.nnz;
+  constexpr int kAcc = kSharedW ? kMaxChunk : 1;
 
-  for (int c = threadIdx.x; c < out.width; c += blockDim.x) s_acc[c] = 0;
+  for (int n = threadIdx.x; n < nb * out.width; n += blockDim.x) s_acc[n] = 0;
   for (int q0 = ptr[row]; q0 < ptr[row + 1]; q0 += tile) {
     const int count = min(tile, ptr[row + 1] - q0);
     __syncthreads();
@@ -88,17 +99,19 @@ __global__ void scatter_kernel(PathTable<T> t, Graph g, Operands<T> in, Output<T
       const bool ok = o >= 0 && o < n_other;
       T v = 0;
       if (col < node_w)
-        v = ok ? row_of(node, b, o)[col] : T(0);
+        v = ok ? row_of(node, b0, o)[col] : T(0);
       else if (col < node_w + y_w)
-        v = row_of(in.y, b, e)[col - node_w];
+        v = row_of(in.y, b0, e)[col - node_w];
       else
-        v = row_of(in.w, b, e)[col - node_w - y_w];
+        v = row_of(in.w, b0, e)[col - node_w - y_w];
       s_rows[idx] = v;
-      if (col == 0) s_ok[m] = ok;
+      if (col == 0) s_edge[m] = ok ? e : -1;
     }
     __syncthreads();
     for (int c = threadIdx.x; c < out.width; c += blockDim.x) {
-      T acc = s_acc[c];
+      T acc[kAcc];
+#pragma unroll
+      for (int bb = 0; bb < kAcc; ++bb) acc[bb] = bb < nb ? s_acc[bb * out.width + c] : T(0);
       for (int p = 0; p < t.n_paths; ++p) {
         const Path P = load_path(t.paths, p);
         const int off = kForward ? P.o_off : P.x_off, d = kForward ? P.d3 : P.d1;
@@ -106,7 +119,8 @@ __global__ void scatter_kernel(PathTable<T> t, Graph g, Operands<T> in, Output<T
         const int u = (c - off) / d;
         const int2 range = entries(t, group, p, (c - off) % d);
         for (int m = 0; m < count; ++m) {
-          if (!s_ok[m]) continue;
+          const int e = s_edge[m];
+          if (e < 0) continue;
           const T* nrow = s_rows + m * row_w;
           const T* y = nrow + node_w + P.y_off;
           T part = 0;
@@ -117,16 +131,24 @@ __global__ void scatter_kernel(PathTable<T> t, Graph g, Operands<T> in, Output<T
             const T* z = nrow + P.o_off + u * P.d3;
             for (int n = range.x; n < range.y; ++n) part += val[n] * y[ijk[3 * n + 1]] * z[ijk[3 * n + 2]];
           }
-          acc += nrow[node_w + y_w + P.w_off + u] * part;
+          if (kSharedW) {
+#pragma unroll
+            for (int bb = 0; bb < kAcc; ++bb)
+              if (bb < nb) acc[bb] += row_of(in.w, b0 + bb, e)[P.w_off + u] * part;
+          } else {
+            acc[0] += nrow[node_w + y_w + P.w_off + u] * part;
+          }
         }
         if (kForward) break;  // an output column belongs to one path
       }
-      s_acc[c] = acc;
+#pragma unroll
+      for (int bb = 0; bb < kAcc; ++bb)
+        if (bb < nb) s_acc[bb * out.width + c] = acc[bb];
     }
   }
   __syncthreads();
-  T* o = out.data + (b * out.rows + row) * out.width;
-  for (int c = threadIdx.x; c < out.width; c += blockDim.x) o[c] = s_acc[c];
+  for (int n = threadIdx.x; n < nb * out.width; n += blockDim.x)
+    out.data[((b0 + n / out.width) * out.rows + row) * out.width + n % out.width] = s_acc[n];
 }
 
 template <typename T>
@@ -198,20 +220,29 @@ cudaError_t tp_conv(cudaStream_t stream, Slot slot, const PathTable<T>& table, c
   if (out.batch * out.rows * out.width == 0) return cudaSuccess;
   if (out.batch * out.rows > INT32_MAX) return cudaErrorInvalidConfiguration;  // blocks or warps
   if (slot == Slot::z || slot == Slot::x) {
-    // Edge tile: as many staged operand rows as fit next to the column sums.
-    const int64_t node_w = slot == Slot::z ? in.x.width : in.z.width;
-    const int64_t row_bytes = (node_w + in.y.width + in.w.width) * sizeof(T) + sizeof(int);
+    const Dense<T>& node = slot == Slot::z ? in.x : in.z;
+    const bool shared_w = in.w.batch_stride != 0 && node.batch_stride == 0 && in.y.batch_stride == 0;
+    // Batch elements per block and edges per tile: as many staged operand rows as fit next to the
+    // column sums, trading chunk for tile until a tile holds kMinTile edges.
+    const int64_t row_bytes =
+        (node.width + in.y.width + (shared_w ? 0 : in.w.width)) * sizeof(T) + sizeof(int);
     const int64_t acc_bytes = out.width * sizeof(T);
-    const int64_t tile = std::min<int64_t>(kMaxTile, (kSmemBudget - acc_bytes) / row_bytes);
+    auto tile_for = [&](int64_t chunk) {
+      return std::min<int64_t>(kMaxTile, (kSmemBudget - chunk * acc_bytes) / row_bytes);
+    };
+    int64_t chunk = shared_w ? std::min<int64_t>(kMaxChunk, out.batch) : 1;
+    while (chunk > 1 && tile_for(chunk) < kMinTile) --chunk;
+    const int64_t tile = tile_for(chunk);
     if (tile < 1) return cudaErrorInvalidValue;  // rows too wide for shared memory
-    const int smem = static_cast<int>(acc_bytes + tile * row_bytes);
-    const dim3 grid(static_cast<unsigned>(out.rows * out.batch));
-    auto kernel = slot == Slot::z ? scatter_kernel<T, true> : scatter_kernel<T, false>;
+    const int smem = static_cast<int>(chunk * acc_bytes + tile * row_bytes);
+    const dim3 grid(static_cast<unsigned>(out.rows * ((out.batch + chunk - 1) / chunk)));
+    auto kernel = slot == Slot::z ? (shared_w ? scatter_kernel<T, true, true> : scatter_kernel<T, true, false>)
+                                  : (shared_w ? scatter_kernel<T, false, true> : scatter_kernel<T, false, false>);
     if (cudaError_t err =
             cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem))
       return err;
-    PHONAX_LAUNCH(kernel, grid, kScatterThreads, smem, stream)(table, graph, in, out,
-                                                            static_cast<int>(tile));
+    PHONAX_LAUNCH(kernel, grid, kScatterThreads, smem, stream)(
+        table, graph, in, out, static_cast<int>(tile), static_cast<int>(chunk));
   } else {
     const int64_t warps = out.batch * out.rows;
     const int64_t blocks = (warps * 32 + kEdgeThreads - 1) / kEdgeThreads;

@@ -1,23 +1,24 @@
 // A CPU stand-in for the CUDA runtime and device built-ins that kernels/tp_conv.cu uses, so that
-// its kernels run, unchanged, on CPU threads (tests/test_cuda_emulated.py). Found before the real
-// header through -I; C++20 (std::barrier).
+// its kernels run, unchanged, on the CPU (tests/test_cuda_emulated.py). Found before the real header
+// through -I; C++17, POSIX ucontext.
 //
-// Each launch runs its blocks one after another; the threads of a block are real threads, so
-// __syncthreads is a barrier of the block and __shfl_down_sync one of the warp. What a GPU would
-// leave undefined is made loud: dynamic shared memory starts as NaN bytes, more than 48 KiB of it
-// needs cudaFuncSetAttribute as on a GPU, launch limits are checked, and a shuffle after a lane
-// of its warp has exited is an error. cudaGetLastError reports the first problem of the launch.
+// Each launch runs its blocks one after another; the threads of a block are fibers (ucontext) that
+// one OS thread runs in turn, switching at __syncthreads (a barrier of the block) and at
+// __shfl_down_sync (a barrier of the warp), so the order is deterministic and the cost does not
+// depend on the machine's load. What a GPU would leave undefined is made loud: dynamic shared
+// memory starts as NaN bytes, more than 48 KiB of it needs cudaFuncSetAttribute as on a GPU,
+// launch limits are checked, a shuffle after a lane of its warp has exited and a barrier that can
+// never complete (a deadlock) are errors. cudaGetLastError reports the first problem of a launch.
 #pragma once
 
+#include <ucontext.h>
+
 #include <algorithm>
-#include <barrier>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
-#include <optional>
-#include <thread>
 #include <vector>
 
 #define __global__
@@ -53,38 +54,94 @@ namespace emu {
 constexpr int kWarp = 32;
 constexpr int64_t kDefaultSharedLimit = 48 * 1024;  // without the opt-in attribute
 constexpr int64_t kSharedOptInLimit = 227 * 1024;   // H100 / H200 opt-in maximum per block
+constexpr size_t kStack = 256 * 1024;               // bytes of stack per fiber
+
+// A barrier of cooperative fibers; exited fibers drop out of it (as exited GPU threads do).
+struct Barrier {
+  int participants = 0, arrived = 0;
+  uint64_t phase = 0;
+};
 
 struct Warp {
-  std::optional<std::barrier<>> sync;
+  Barrier sync;
   uint64_t slots[kWarp];
   int exited = 0;
 };
 
-struct Block {
-  std::optional<std::barrier<>> sync;
-  std::vector<unsigned char> shared;
-  std::vector<Warp> warps;
-};
-
-inline thread_local Block* block = nullptr;
-inline thread_local uint3 thread_index, block_index;
-inline thread_local dim3 block_dim, grid_dim;
-
 struct State {
-  std::mutex mu;
   cudaError_t error = cudaSuccess;
   std::map<const void*, int64_t> shared_limit;  // kernel -> opted-in dynamic shared memory
+  // the block being run
+  Barrier sync;
+  std::vector<unsigned char> shared;
+  std::vector<Warp> warps;
+  std::vector<ucontext_t> fibers;
+  std::vector<char> done;
+  ucontext_t scheduler;
+  int current = 0;
+  uint64_t progress = 0;  // arrivals, releases and exits: a round without any is a deadlock
+  std::function<void()> body;
+  dim3 block_dim, grid_dim;
+  uint3 block_index;
 };
 inline State& state() {
   static State s;
   return s;
 }
 inline void fail(cudaError_t err) {
-  std::lock_guard<std::mutex> lock(state().mu);
   if (state().error == cudaSuccess) state().error = err;
 }
 
-// Runs kernel(args...) for every block of grid, the threads of each block side by side.
+inline void yield() {
+  State& s = state();
+  swapcontext(&s.fibers[s.current], &s.scheduler);
+}
+
+inline void release(Barrier& bar) {
+  bar.arrived = 0;
+  ++bar.phase;
+  ++state().progress;
+}
+
+inline void arrive_and_wait(Barrier& bar) {
+  const uint64_t phase = bar.phase;
+  ++state().progress;
+  if (++bar.arrived == bar.participants) return release(bar);
+  while (bar.phase == phase) yield();
+}
+
+inline void arrive_and_drop(Barrier& bar) {
+  if (--bar.participants > 0 && bar.arrived == bar.participants) release(bar);
+}
+
+inline uint3 thread_index() {
+  const State& s = state();
+  const unsigned t = s.current;
+  return {t % s.block_dim.x, t / s.block_dim.x % s.block_dim.y, t / (s.block_dim.x * s.block_dim.y)};
+}
+
+// A fresh fiber on `stack` that runs fiber_main, then returns to the scheduler. Out of line, so
+// that getcontext (which the compiler treats as returning twice) stays out of the launch loops.
+[[gnu::noinline]] inline void prepare_fiber(ucontext_t* fiber, char* stack, void (*entry)()) {
+  getcontext(fiber);
+  fiber->uc_stack.ss_sp = stack;
+  fiber->uc_stack.ss_size = kStack;
+  fiber->uc_link = &state().scheduler;
+  makecontext(fiber, entry, 0);
+}
+
+inline void fiber_main() {
+  State& s = state();
+  s.body();
+  s.done[s.current] = 1;
+  ++s.progress;
+  Warp& w = s.warps[s.current / kWarp];
+  ++w.exited;
+  arrive_and_drop(w.sync);
+  arrive_and_drop(s.sync);
+}  // returns to the scheduler through uc_link
+
+// Runs kernel(args...) for every block of grid, the threads of each block as fibers.
 template <typename Kernel>
 struct Launch {
   Kernel kernel;
@@ -93,56 +150,42 @@ struct Launch {
 
   template <typename... Args>
   void operator()(Args... args) const {
-    const int64_t n = int64_t(threads.x) * threads.y * threads.z;
+    State& s = state();
+    const int n = static_cast<int>(int64_t(threads.x) * threads.y * threads.z);
     int64_t limit = kDefaultSharedLimit;
-    {
-      std::lock_guard<std::mutex> lock(state().mu);
-      auto it = state().shared_limit.find(reinterpret_cast<const void*>(kernel));
-      if (it != state().shared_limit.end()) limit = std::max(limit, it->second);
-    }
+    auto it = s.shared_limit.find(reinterpret_cast<const void*>(kernel));
+    if (it != s.shared_limit.end()) limit = std::max(limit, it->second);
     if (n < 1 || n > 1024 || n % kWarp != 0 || grid.x < 1 || grid.y < 1 || grid.y > 65535 ||
-        grid.z < 1 || grid.z > 65535) {
-      fail(cudaErrorInvalidConfiguration);
-      return;
-    }
-    if (shared < 0 || shared > limit) {
-      fail(cudaErrorInvalidValue);
-      return;
-    }
-    Block ctx;
-    std::barrier<> start(n);
-    auto body = [&](int64_t t) {
-      thread_index = {unsigned(t % threads.x), unsigned(t / threads.x % threads.y),
-                      unsigned(t / (int64_t(threads.x) * threads.y))};
-      block_dim = threads;
-      grid_dim = grid;
-      block = &ctx;
-      for (unsigned bz = 0; bz < grid.z; ++bz)
-        for (unsigned by = 0; by < grid.y; ++by)
-          for (unsigned bx = 0; bx < grid.x; ++bx) {
-            if (t == 0) {  // a fresh block: barriers, NaN-filled shared memory
-              ctx.sync.emplace(n);
-              ctx.shared.assign(shared, 0xFF);
-              ctx.warps = std::vector<Warp>(n / kWarp);
-              for (Warp& w : ctx.warps) w.sync.emplace(kWarp);
+        grid.z < 1 || grid.z > 65535)
+      return fail(cudaErrorInvalidConfiguration);
+    if (shared < 0 || shared > limit) return fail(cudaErrorInvalidValue);
+    std::vector<char> stacks(size_t(n) * kStack);
+    s.block_dim = threads;
+    s.grid_dim = grid;
+    s.body = [&] { kernel(args...); };
+    for (unsigned bz = 0; bz < grid.z; ++bz)
+      for (unsigned by = 0; by < grid.y; ++by)
+        for (unsigned bx = 0; bx < grid.x; ++bx) {
+          s.block_index = {bx, by, bz};
+          s.sync = Barrier{n};
+          s.shared.assign(shared, 0xFF);  // NaN bytes
+          s.warps.assign(n / kWarp, Warp{});
+          for (Warp& w : s.warps) w.sync.participants = kWarp;
+          s.fibers.assign(n, ucontext_t{});
+          s.done.assign(n, 0);
+          for (int t = 0; t < n; ++t)
+            prepare_fiber(&s.fibers[t], stacks.data() + size_t(t) * kStack, fiber_main);
+          for (int alive = n; alive > 0;) {
+            const uint64_t before = s.progress;
+            for (int t = 0; t < n; ++t) {
+              if (s.done[t]) continue;
+              s.current = t;
+              swapcontext(&s.scheduler, &s.fibers[t]);
+              alive -= s.done[t];
             }
-            start.arrive_and_wait();
-            block_index = {bx, by, bz};
-            kernel(args...);
-            Warp& w = ctx.warps[t / kWarp];
-            {
-              std::lock_guard<std::mutex> lock(state().mu);
-              ++w.exited;
-            }
-            w.sync->arrive_and_drop();
-            ctx.sync->arrive_and_drop();
-            start.arrive_and_wait();  // every thread is done with this block
+            if (alive > 0 && s.progress == before) return fail(cudaErrorLaunchFailure);  // deadlock
           }
-    };
-    std::vector<std::thread> pool;
-    for (int64_t t = 1; t < n; ++t) pool.emplace_back(body, t);
-    body(0);
-    for (auto& th : pool) th.join();
+        }
   }
 };
 
@@ -151,35 +194,32 @@ Launch<Kernel> launch(Kernel kernel, dim3 grid, dim3 threads, int64_t shared, cu
   return {kernel, grid, threads, shared};
 }
 
-inline unsigned char* dynamic_shared() { return block->shared.data(); }
+inline unsigned char* dynamic_shared() { return state().shared.data(); }
 
 }  // namespace emu
 
-#define threadIdx (::emu::thread_index)
-#define blockIdx (::emu::block_index)
-#define blockDim (::emu::block_dim)
-#define gridDim (::emu::grid_dim)
+#define threadIdx (::emu::thread_index())
+#define blockIdx (::emu::state().block_index)
+#define blockDim (::emu::state().block_dim)
+#define gridDim (::emu::state().grid_dim)
 #define PHONAX_LAUNCH(kernel, grid, threads, shared, stream) \
   ::emu::launch(kernel, grid, threads, shared, stream)
 #define PHONAX_DYNAMIC_SHARED(name) unsigned char* name = ::emu::dynamic_shared()
 
-inline void __syncthreads() { emu::block->sync->arrive_and_wait(); }
+inline void __syncthreads() { emu::arrive_and_wait(emu::state().sync); }
 
 template <typename T>
 T __shfl_down_sync(unsigned mask, T value, unsigned delta) {
   static_assert(sizeof(T) <= sizeof(uint64_t));
-  const unsigned t = threadIdx.x + blockDim.x * (threadIdx.y + blockDim.y * threadIdx.z);
-  emu::Warp& w = emu::block->warps[t / emu::kWarp];
-  const unsigned lane = t % emu::kWarp;
-  {
-    std::lock_guard<std::mutex> lock(emu::state().mu);
-    if (mask != 0xffffffffu || w.exited != 0) emu::fail(cudaErrorLaunchFailure);
-  }
+  emu::State& s = emu::state();
+  emu::Warp& w = s.warps[s.current / emu::kWarp];
+  const unsigned lane = s.current % emu::kWarp;
+  if (mask != 0xffffffffu || w.exited != 0) emu::fail(cudaErrorLaunchFailure);
   std::memcpy(&w.slots[lane], &value, sizeof(T));
-  w.sync->arrive_and_wait();
+  emu::arrive_and_wait(w.sync);
   T result = value;
   if (lane + delta < emu::kWarp) std::memcpy(&result, &w.slots[lane + delta], sizeof(T));
-  w.sync->arrive_and_wait();
+  emu::arrive_and_wait(w.sync);
   return result;
 }
 
@@ -188,13 +228,11 @@ cudaError_t cudaFuncSetAttribute(Kernel kernel, cudaFuncAttribute attr, int valu
   if (attr != cudaFuncAttributeMaxDynamicSharedMemorySize || value < 0 ||
       value > emu::kSharedOptInLimit)
     return cudaErrorInvalidValue;
-  std::lock_guard<std::mutex> lock(emu::state().mu);
   emu::state().shared_limit[reinterpret_cast<const void*>(kernel)] = value;
   return cudaSuccess;
 }
 
 inline cudaError_t cudaGetLastError() {
-  std::lock_guard<std::mutex> lock(emu::state().mu);
   const cudaError_t err = emu::state().error;
   emu::state().error = cudaSuccess;
   return err;
