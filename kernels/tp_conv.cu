@@ -5,7 +5,8 @@
 //         row's edges are staged in shared memory in CSR order and each column walks the
 //         Clebsch-Gordan entries of its path grouped by its own index (cg_ptr); when only w
 //         is batched, a block takes up to kMaxChunk elements and contracts once for all;
-//   y, w: one warp per (edge, batch element), channels across the lanes (y: a warp reduction).
+//   y, w: one warp per (edge, batch element), channels across the lanes (y: a warp reduction);
+//         with one batched operand a warp takes up to kMaxChunk elements, contracting once.
 // Blocks (warps) of one row (edge) and consecutive batch elements are numbered next to each other,
 // so a block of HVP tangents reads the shared primal rows while they are still in L2.
 #include "tp_conv_cuda.h"
@@ -29,7 +30,7 @@ constexpr int kScatterThreads = 256;       // threads per block of the scatter k
 constexpr int64_t kSmemBudget = 96 * 1024;  // shared memory per scatter block (bytes)
 constexpr int kMaxTile = 32;               // most edges staged at a time
 constexpr int kMinTile = 4;                // fewest, when batch elements share a block
-constexpr int kMaxChunk = 8;               // most batch elements per scatter block
+constexpr int kMaxChunk = 8;               // most batch elements per block (warp) sharing operands
 constexpr int kEdgeThreads = 128;  // 4 warps per block of the per-edge kernels
 constexpr int kPtrCols = kMaxDim + 2;
 
@@ -157,58 +158,101 @@ __device__ inline T warp_sum(T v) {
   return v;
 }
 
-// Per-edge slots: one warp per (edge, batch element), channels u across the lanes.
+// Per-edge slots: one warp per (edge, chunk of batch elements), channels u across the lanes.
 // w: out[b, e, (p, u)] = sum_{ijk} C_ijk x[s, u, i] Y[e, j] z[r, u, k]
 // y: out[b, e, j]      = sum_p sum_{ik} C_ijk sum_u w[e, u] x[s, u, i] z[r, u, k]
-template <typename T>
-__global__ void edge_kernel(Slot slot, PathTable<T> t, Graph g, Operands<T> in, Output<T> out) {
+// kShared: exactly one operand carries the batch (slot w: one of x, Y, z; slot y: w), so the two
+// shared ones are contracted once per (path, channel, index of the batched operand) and each
+// batch element of the warp's chunk only multiplies by its own values. Otherwise a chunk is one
+// element.
+template <typename T, bool kShared>
+__global__ void edge_kernel(Slot slot, PathTable<T> t, Graph g, Operands<T> in, Output<T> out,
+                            int chunk) {
+  constexpr int kAcc = kShared ? kMaxChunk : 1;
   const int lane = threadIdx.x % 32;
   const int64_t warp = (blockIdx.x * int64_t(blockDim.x) + threadIdx.x) / 32;
-  if (warp >= out.batch * out.rows) return;
-  const int64_t e = warp / out.batch, b = warp % out.batch;
-  T* o = out.data + (b * out.rows + e) * out.width;
+  const int64_t n_chunks = (out.batch + chunk - 1) / chunk;
+  if (warp >= n_chunks * out.rows) return;
+  const int64_t e = warp / n_chunks, b0 = warp % n_chunks * chunk;
+  const int nb = out.batch - b0 < chunk ? static_cast<int>(out.batch - b0) : chunk;
+  auto out_row = [&](int bb) { return out.data + ((b0 + bb) * out.rows + e) * out.width; };
   const int s = g.senders[e], r = g.receivers[e];
   if (s < 0 || s >= g.n_x || r < 0 || r >= g.n_z) {
-    for (int c = lane; c < out.width; c += 32) o[c] = 0;
+    for (int bb = 0; bb < nb; ++bb)
+      for (int c = lane; c < out.width; c += 32) out_row(bb)[c] = 0;
     return;
   }
-  const T* x_row = row_of(in.x, b, s);
-  const T* z_row = row_of(in.z, b, r);
+  const T* x_row = row_of(in.x, b0, s);  // shared rows ignore the batch element
+  const T* z_row = row_of(in.z, b0, r);
   if (slot == Slot::w) {
-    const T* y = row_of(in.y, b, e);
+    const T* y_row = row_of(in.y, b0, e);
+    const int batched = in.x.batch_stride != 0 ? 0 : in.y.batch_stride != 0 ? 1 : 2;  // if kShared
+    const int32_t* ijk = t.cg_ijk + (kShared ? batched : 0) * t.nnz * 3;  // sorted by its index
+    const T* val = t.cg_val + (kShared ? batched : 0) * t.nnz;
     for (int p = 0; p < t.n_paths; ++p) {
       const Path P = load_path(t.paths, p);
       for (int u = lane; u < P.mul; u += 32) {
         const T* x = x_row + P.x_off + u * P.d1;
+        const T* y = y_row + P.y_off;
         const T* z = z_row + P.o_off + u * P.d3;
-        T acc = 0;
-        for (int n = P.cg_off; n < P.cg_off + P.cg_len; ++n) {
-          const int32_t* q = t.cg_ijk + 3 * n;
-          acc += t.cg_val[n] * x[q[0]] * y[P.y_off + q[1]] * z[q[2]];
+        T acc[kAcc] = {};
+        if (kShared) {
+          const int dim = batched == 0 ? P.d1 : batched == 1 ? P.d2 : P.d3;
+          for (int q = 0; q < dim; ++q) {
+            const int2 range = entries(t, batched, p, q);
+            T v = 0;  // the entries whose batched index is q, times the two shared factors
+            for (int n = range.x; n < range.y; ++n) {
+              const int32_t* c = ijk + 3 * n;
+              v += val[n] * (batched == 0   ? y[c[1]] * z[c[2]]
+                             : batched == 1 ? x[c[0]] * z[c[2]]
+                                            : x[c[0]] * y[c[1]]);
+            }
+#pragma unroll
+            for (int bb = 0; bb < kAcc; ++bb) {
+              if (bb >= nb) continue;
+              const T a = batched == 0   ? row_of(in.x, b0 + bb, s)[P.x_off + u * P.d1 + q]
+                          : batched == 1 ? row_of(in.y, b0 + bb, e)[P.y_off + q]
+                                         : row_of(in.z, b0 + bb, r)[P.o_off + u * P.d3 + q];
+              acc[bb] += a * v;
+            }
+          }
+        } else {
+          for (int n = P.cg_off; n < P.cg_off + P.cg_len; ++n) {
+            const int32_t* c = ijk + 3 * n;
+            acc[0] += val[n] * x[c[0]] * y[c[1]] * z[c[2]];
+          }
         }
-        o[P.w_off + u] = acc;
+#pragma unroll
+        for (int bb = 0; bb < kAcc; ++bb)
+          if (bb < nb) out_row(bb)[P.w_off + u] = acc[bb];
       }
     }
     return;
   }
   const int32_t* ijk = t.cg_ijk + t.nnz * 3;  // copy sorted by j
   const T* val = t.cg_val + t.nnz;
-  const T* w_row = row_of(in.w, b, e);
   for (int c = 0; c < out.width; ++c) {
-    T acc = 0;
+    T acc[kAcc] = {};
     for (int p = 0; p < t.n_paths; ++p) {
       const Path P = load_path(t.paths, p);
       if (c < P.y_off || c >= P.y_off + P.d2) continue;
       const int2 range = entries(t, 1, p, c - P.y_off);
       for (int u = lane; u < P.mul; u += 32) {
-        const T wu = w_row[P.w_off + u];
         const T* x = x_row + P.x_off + u * P.d1;
         const T* z = z_row + P.o_off + u * P.d3;
-        for (int n = range.x; n < range.y; ++n) acc += val[n] * wu * x[ijk[3 * n]] * z[ijk[3 * n + 2]];
+        T h = 0;
+        for (int n = range.x; n < range.y; ++n) h += val[n] * x[ijk[3 * n]] * z[ijk[3 * n + 2]];
+#pragma unroll
+        for (int bb = 0; bb < kAcc; ++bb)
+          if (bb < nb) acc[bb] += row_of(in.w, b0 + bb, e)[P.w_off + u] * h;
       }
     }
-    acc = warp_sum(acc);
-    if (lane == 0) o[c] = acc;
+#pragma unroll
+    for (int bb = 0; bb < kAcc; ++bb) {
+      if (bb >= nb) continue;  // the same for the whole warp
+      const T sum = warp_sum(acc[bb]);
+      if (lane == 0) out_row(bb)[c] = sum;
+    }
   }
 }
 
@@ -244,10 +288,15 @@ cudaError_t tp_conv(cudaStream_t stream, Slot slot, const PathTable<T>& table, c
     PHONAX_LAUNCH(kernel, grid, kScatterThreads, smem, stream)(
         table, graph, in, out, static_cast<int>(tile), static_cast<int>(chunk));
   } else {
-    const int64_t warps = out.batch * out.rows;
+    const int n_batched = (in.x.batch_stride != 0) + (in.z.batch_stride != 0) +
+                          (slot == Slot::w ? in.y.batch_stride != 0 : in.w.batch_stride != 0);
+    const bool shared = n_batched == 1 && (slot == Slot::w || in.w.batch_stride != 0);
+    const int64_t chunk = shared ? std::min<int64_t>(kMaxChunk, out.batch) : 1;
+    const int64_t warps = out.rows * ((out.batch + chunk - 1) / chunk);
     const int64_t blocks = (warps * 32 + kEdgeThreads - 1) / kEdgeThreads;
-    PHONAX_LAUNCH(edge_kernel<T>, static_cast<unsigned>(blocks), kEdgeThreads, 0, stream)(
-        slot, table, graph, in, out);
+    auto kernel = shared ? edge_kernel<T, true> : edge_kernel<T, false>;
+    PHONAX_LAUNCH(kernel, static_cast<unsigned>(blocks), kEdgeThreads, 0, stream)(
+        slot, table, graph, in, out, static_cast<int>(chunk));
   }
   return cudaGetLastError();
 }

@@ -98,10 +98,10 @@ def test_cuda_kernels_match_the_cpu_kernels(emulated, slot, case, dtype):
     edges = edge_index(senders, receivers, N_X, N_Z)
     shapes = _shapes(table, len(senders))
     inputs = slot_inputs(slot)
-    # unbatched; each input batched alone (a block of HVP tangents; scatters: 11 = a full chunk of
-    # 8 batch elements per block when only w is batched, and a partial one); all batched
+    # unbatched; each input batched alone (a block of HVP tangents: 11 = a full chunk of 8 batch
+    # elements per block or warp where the kernels share operands, and a partial one); all batched
     for batched in [(), *[(name,) for name in inputs], inputs]:
-        batch = 11 if len(batched) == 1 and slot in ("x", "z") else 3
+        batch = 11 if len(batched) == 1 else 3
         operands = {name: rng.normal(size=((batch,) if name in batched else ()) + shapes[name]).astype(dtype)
                     for name in inputs}
         expected = np.asarray(slot_kernel(slot, operands, edges, table))
