@@ -2,10 +2,11 @@
 
 For Si (phonopy's DFT force constants, saved with ``--save``) and cells made of 2×2×2 and 4×4×5
 copies of it, full meshes (no symmetry, n_q = n³) are solved with ``eigensolver="jax"`` on
-``jax.devices()`` and, where cupy sees a GPU, with ``eigensolver="cupy"`` (kept only if it is the
-faster), in the real symmetric form of D(q) and in the Hermitian one (``real_form``); each row
-times the frequency pass (D(q) + eigh on the device, after a warm-up that compiles the chunk's
-shape) and the host-side tetrahedron DOS, Gaussian DOS and thermal properties that follow.
+``jax.devices()`` and, where cupy sees a GPU, with ``eigensolver="cupy"`` (both are recorded; the
+cupy path stays in the package only if it is the faster), in the real symmetric form of D(q) and
+in the Hermitian one (``real_form``); each row times the frequency pass (D(q) + eigh on the
+device, after a warm-up that compiles the chunk's shape) and the host-side tetrahedron DOS,
+Gaussian DOS and thermal properties that follow.
 
     python benchmarks/bench_qgrid_gpu.py --save si.npz        # here: phonopy's Si → npz
     python benchmarks/bench_qgrid_gpu.py si.npz results.json [budget_s]  # on the GPU machine

@@ -14,8 +14,8 @@
 #include <algorithm>
 #include <cstdint>
 
-// Two hooks, so that tests/cuda_emulation can run these kernels on CPU threads: the launch and
-// the block's dynamic shared memory.
+// Two hooks, so that tests/cuda_emulation can run these kernels on the CPU: the launch and the
+// block's dynamic shared memory.
 #ifndef PHONAX_LAUNCH
 #define PHONAX_LAUNCH(kernel, grid, block, smem, stream) kernel<<<grid, block, smem, stream>>>
 #endif

@@ -1,10 +1,13 @@
-"""The CUDA kernels (kernels/tp_conv.cu) run on CPU threads against the C++ kernels.
+"""The CUDA kernels (kernels/tp_conv.cu), run on the CPU, against the C++ kernels.
 
 ``tests/cuda_emulation`` compiles the unchanged CUDA source with a stand-in for the CUDA runtime
-whose blocks are real threads (``__syncthreads`` and warp shuffles are barriers), whose dynamic
-shared memory starts as NaN bytes and which enforces the launch limits of an H100/H200. This checks
-the kernels' indexing, tiling, shared-memory sizing and reductions on every machine; the timing
-and the hardware (memory model, real concurrency of blocks) are left to the ``gpu`` tests.
+whose block threads are fibers (``__syncthreads`` and warp shuffles are barriers), which enforces
+the launch limits of an H100/H200, and whose launches alternate thread order and the filling of
+shared memory (see its header). Each case runs twice and must give the same bits, so reads of
+unwritten shared memory and races between barriers show; every buffer ends at an unreadable page,
+so a read or write past its end stops the run (SIGSEGV). This
+checks the kernels' indexing, tiling, shared-memory sizing and reductions on every machine; the
+timing and the hardware (memory model, concurrency of blocks) are left to the ``gpu`` tests.
 
 The reference is the CPU kernel through the JAX primitive (itself checked against e3nn-jax in
 test_fused_tp.py), on graphs with unequal sender and receiver sets, nodes without edges, repeated
@@ -12,6 +15,7 @@ edges, out-of-range edges and a node with more edges than one shared-memory tile
 """
 
 import ctypes
+import mmap
 import os
 import shutil
 import subprocess
@@ -65,13 +69,14 @@ def _shapes(table, n_edges):
 
 
 def _run_emulated(lib, slot, operands, edges, table, dtype):
-    """The CUDA kernel of ``slot`` on the stand-in runtime; output poisoned with NaN first."""
+    """The CUDA kernel of ``slot`` on the stand-in runtime, every buffer fenced (see ``_fenced``);
+    the output poisoned with NaN first."""
     shapes = _shapes(table, len(edges.senders))
     batch = max((a.shape[0] for a in operands.values() if a.ndim == 3), default=1)
-    out = np.full((batch,) + shapes[slot], np.nan, dtype)
-    paths, cg_ijk, cg_val, cg_ptr = (np.ascontiguousarray(t) for t in table.operands(dtype))
-    index = [np.ascontiguousarray(np.asarray(a, np.int32)) for a in edges]
-    dense = {s: np.ascontiguousarray(operands.get(s, np.zeros((1, 1), dtype)), dtype) for s in SLOTS}
+    out = _fenced(np.full((batch,) + shapes[slot], np.nan, dtype))
+    paths, cg_ijk, cg_val, cg_ptr = (_fenced(t) for t in table.operands(dtype))
+    index = [_fenced(np.asarray(a, np.int32)) for a in edges]
+    dense = {s: _fenced(np.asarray(operands.get(s, np.zeros((1, 1))), dtype)) for s in SLOTS}
     pointer = lambda a: a.ctypes.data_as(ctypes.c_void_p)  # noqa: E731
     i64 = lambda values: (ctypes.c_int64 * 4)(*values)  # noqa: E731
     err = lib.phonax_emulated_tp_conv(
@@ -84,7 +89,26 @@ def _run_emulated(lib, slot, operands, edges, table, dtype):
         i64([dense[s][0].size if dense[s].ndim == 3 else 0 for s in SLOTS]),
         pointer(out), ctypes.c_int64(batch), ctypes.c_int64(out.shape[1]), ctypes.c_int64(out.shape[2]))
     assert err == 0, f"emulated CUDA launch failed with cudaError_t {err}"
-    return out
+    return np.array(out)
+
+
+PAGE = mmap.PAGESIZE
+_LIBC = ctypes.CDLL(None, use_errno=True)
+
+
+def _fenced(a: np.ndarray) -> np.ndarray:
+    """A copy of ``a`` that ends where an unreadable page begins: a kernel that reads or writes
+    past the end of a buffer stops the test process with SIGSEGV (pytest's faulthandler names
+    the test), whether or not the values it read would have mattered."""
+    a = np.ascontiguousarray(a)
+    pages = -(-a.nbytes // PAGE) + 1
+    region = mmap.mmap(-1, pages * PAGE)
+    start = ctypes.addressof(ctypes.c_char.from_buffer(region))
+    if _LIBC.mprotect(ctypes.c_void_p(start + (pages - 1) * PAGE), PAGE, 0) != 0:  # PROT_NONE
+        raise OSError(ctypes.get_errno(), "mprotect failed")
+    fenced = np.frombuffer(region, a.dtype, count=a.size, offset=(pages - 1) * PAGE - a.nbytes).reshape(a.shape)
+    fenced[...] = a
+    return fenced
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -5,10 +5,14 @@
 // Each launch runs its blocks one after another; the threads of a block are fibers (ucontext) that
 // one OS thread runs in turn, switching at __syncthreads (a barrier of the block) and at
 // __shfl_down_sync (a barrier of the warp), so the order is deterministic and the cost does not
-// depend on the machine's load. What a GPU would leave undefined is made loud: dynamic shared
-// memory starts as NaN bytes, more than 48 KiB of it needs cudaFuncSetAttribute as on a GPU,
-// launch limits are checked, a shuffle after a lane of its warp has exited and a barrier that can
-// never complete (a deadlock) are errors. cudaGetLastError reports the first problem of a launch.
+// depend on the machine's load. What a GPU would leave undefined is made loud: more than 48 KiB of
+// dynamic shared memory needs cudaFuncSetAttribute as on a GPU, launch limits are checked, a
+// shuffle after a lane of its warp has exited and a barrier that can never complete (a deadlock)
+// are errors. Launches alternate between two schedules and two fillings of shared memory: threads
+// in index order with NaN bytes (0xFF: −1 as an int), then in reverse order with 0x7F bytes (huge
+// numbers), so a kernel that reads shared memory before writing it, or lets threads race between
+// two barriers, gives different results in two runs. cudaGetLastError reports the first problem.
+// Not covered: divergent shuffles (arrivals are counted, not call sites), races between blocks.
 #pragma once
 
 #include <ucontext.h>
@@ -80,6 +84,7 @@ struct State {
   ucontext_t scheduler;
   int current = 0;
   uint64_t progress = 0;  // arrivals, releases and exits: a round without any is a deadlock
+  uint64_t launches = 0;  // odd launches: reverse order, 0x7F filling
   std::function<void()> body;
   dim3 block_dim, grid_dim;
   uint3 block_index;
@@ -155,10 +160,11 @@ struct Launch {
     int64_t limit = kDefaultSharedLimit;
     auto it = s.shared_limit.find(reinterpret_cast<const void*>(kernel));
     if (it != s.shared_limit.end()) limit = std::max(limit, it->second);
-    if (n < 1 || n > 1024 || n % kWarp != 0 || grid.x < 1 || grid.y < 1 || grid.y > 65535 ||
-        grid.z < 1 || grid.z > 65535)
+    if (n < 1 || n > 1024 || n % kWarp != 0 || grid.x < 1 || grid.x > 2147483647u || grid.y < 1 ||
+        grid.y > 65535 || grid.z < 1 || grid.z > 65535)
       return fail(cudaErrorInvalidConfiguration);
     if (shared < 0 || shared > limit) return fail(cudaErrorInvalidValue);
+    const bool reverse = s.launches++ % 2 == 1;
     std::vector<char> stacks(size_t(n) * kStack);
     s.block_dim = threads;
     s.grid_dim = grid;
@@ -168,7 +174,7 @@ struct Launch {
         for (unsigned bx = 0; bx < grid.x; ++bx) {
           s.block_index = {bx, by, bz};
           s.sync = Barrier{n};
-          s.shared.assign(shared, 0xFF);  // NaN bytes
+          s.shared.assign(shared, reverse ? 0x7F : 0xFF);
           s.warps.assign(n / kWarp, Warp{});
           for (Warp& w : s.warps) w.sync.participants = kWarp;
           s.fibers.assign(n, ucontext_t{});
@@ -177,7 +183,8 @@ struct Launch {
             prepare_fiber(&s.fibers[t], stacks.data() + size_t(t) * kStack, fiber_main);
           for (int alive = n; alive > 0;) {
             const uint64_t before = s.progress;
-            for (int t = 0; t < n; ++t) {
+            for (int k = 0; k < n; ++k) {
+              const int t = reverse ? n - 1 - k : k;
               if (s.done[t]) continue;
               s.current = t;
               swapcontext(&s.scheduler, &s.fibers[t]);

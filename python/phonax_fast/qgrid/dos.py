@@ -179,7 +179,7 @@ def average_over_degenerate_modes(weights, frequencies, tolerance: float = DEGEN
     """
     n_q, _, n_band = weights.shape
     bands = np.arange(n_band)
-    split = np.diff(frequencies, axis=1) > tolerance  # (n_q, n_band - 1): a new set starts at b + 1
+    split = np.diff(frequencies, axis=1) >= tolerance  # (n_q, n_band - 1): a new set starts at b + 1
     first = np.maximum.accumulate(np.where(np.pad(split, ((0, 0), (1, 0)), constant_values=True), bands, 0), axis=1)
     stop = np.where(np.pad(split, ((0, 0), (0, 1)), constant_values=True), bands + 1, n_band)
     stop = np.minimum.accumulate(stop[:, ::-1], axis=1)[:, ::-1]  # one past the last mode of each mode's set

@@ -14,9 +14,11 @@ Three eigen-solvers (``MeshSolver(eigensolver=...)``), equal to round-off:
 - ``"host"``: numpy builds D(q) and phonopy's batched CPU kernel (``diagonalize_dynamical_matrices``,
   values-only when no eigenvectors are needed) diagonalises it: no compilation, and on CPU several
   times faster than LAPACK ``heevd`` with eigenvectors, which is what ``jnp.linalg.eigh`` runs there.
-- ``"cupy"`` (the ``gpu`` extra): the host path's steps with cupy on the current CUDA device,
-  one device per process; never picked by ``"auto"`` until a GPU measurement shows it faster than
-  ``"jax"`` there (``benchmarks/bench_qgrid_gpu.py`` times both).
+- ``"cupy"`` (the ``gpu`` extra): the host path's steps with cupy on one GPU per process (its first
+  JAX GPU, else cupy's current device); cupy diagonalises stacks of matrices with cuSOLVER's batched
+  Jacobi solver, whose failures are raised here, not ignored (cupy's default). Chunks run one after
+  another. Never picked by ``"auto"`` until a GPU measurement shows it faster than ``"jax"`` there
+  (``benchmarks/bench_qgrid_gpu.py`` times both).
 
 ``"auto"`` picks ``"host"`` when the devices are CPUs and ``"jax"`` otherwise.
 
@@ -93,15 +95,50 @@ def _chunk_for(free: int, n_modes: int, n_freq: int = 256) -> int:
 
 
 def _import_cupy():
-    """The cupy module, if it imports and sees a CUDA device; else a ValueError that says why."""
+    """The modules cupy and cupyx, if they import and see a CUDA device; else a ValueError that says why."""
     try:
-        cp = importlib.import_module("cupy")
+        cp, cupyx = importlib.import_module("cupy"), importlib.import_module("cupyx")
         if cp.cuda.runtime.getDeviceCount() < 1:
             raise RuntimeError("no CUDA device")
     except Exception as err:  # ImportError, or cupy's CUDA runtime errors without a GPU
         raise ValueError(
             f"eigensolver='cupy' needs cupy and a CUDA GPU (pip install 'phonax_fast[gpu]'): {err}") from err
-    return cp
+    return cp, cupyx
+
+
+class _CupyGPU:
+    """The ``"cupy"`` path's device work on this process's GPU: its first JAX GPU among ``devices``,
+    else cupy's current device. Solves raise cuSOLVER's failures instead of returning unconverged
+    eigenpairs."""
+
+    def __init__(self, devices):
+        self.cp, self.cupyx = _import_cupy()
+        local = [d for d in devices if d.process_index == jax.process_index()]
+        self.device = self.cp.cuda.Device(local[0].local_hardware_id if local[0].platform == "gpu" else None)
+
+    def free_bytes(self) -> int:
+        with self.device:
+            return int(self.cp.cuda.runtime.memGetInfo()[0])
+
+    def upload(self, x):
+        with self.device:
+            return self.cp.asarray(x)
+
+    def solve(self, q, with_vectors: bool, form=None, phi=None, translations=None, hermitise: bool = False):
+        """(eigenvalues, eigenvectors or None) on the GPU, from the real ``form`` (arrays on the GPU)
+        if given, else from the Bloch sum of ``phi``, ``translations`` (on the GPU), hermitised if asked."""
+        cp = self.cp
+        with self.device, self.cupyx.errstate(linalg="raise"):
+            q = cp.asarray(q)
+            if form is not None:
+                return form.eigh(cp, q, with_vectors)
+            d = bloch_sum(cp, q, phi, translations)
+            d = 0.5 * (d + d.conj().transpose(0, 2, 1)) if hermitise else d
+            return tuple(cp.linalg.eigh(d)) if with_vectors else (cp.linalg.eigvalsh(d), None)
+
+    def download(self, out, with_vectors: bool):
+        with self.device:
+            return self.cp.asnumpy(out[0]), (self.cp.asnumpy(out[1]) if with_vectors else None)
 
 
 def _global_array(x: np.ndarray, sharding) -> jax.Array:
@@ -179,9 +216,9 @@ class MeshSolver:
             raise ValueError(f"eigensolver must be 'auto', 'jax', 'host' or 'cupy'; got {eigensolver!r}")
         self.eigensolver = eigensolver
         self.n_modes = 3 * fcs.n_atoms
-        self._cp = _import_cupy() if eigensolver == "cupy" else None
-        if self._cp is not None:
-            chunk = chunk_size or _chunk_for(self._cp.cuda.runtime.memGetInfo()[0], self.n_modes)
+        self._gpu = _CupyGPU(self.devices) if eigensolver == "cupy" else None
+        if self._gpu is not None:
+            chunk = chunk_size or _chunk_for(self._gpu.free_bytes(), self.n_modes)
         else:
             chunk = chunk_size or default_chunk_size(self.n_modes, self.devices)
         self.chunk_per_device = int(self._over_processes(np.array([chunk]), np.min)[0])  # same chunks everywhere
@@ -193,12 +230,12 @@ class MeshSolver:
             # phonopy's kernel and cupy read one triangle of D(q): hand them (D + D†)/2 when the force
             # constants need it, as jnp.linalg.eigh (symmetrize_input) and ForceConstants.frequencies do
             self._hermitise = not is_hermitian(fcs.dynamical_matrices(CHECK_QPOINTS, hermitise=False))
-        if self._cp is not None:  # the arrays D(q) is built from, on the GPU
+        if self._gpu is not None:  # the arrays D(q) is built from, on the GPU
             if self.form is None:
-                self._phi, self._translations = self._cp.asarray(self._phi), self._cp.asarray(self._translations)
+                self._phi, self._translations = self._gpu.upload(self._phi), self._gpu.upload(self._translations)
             else:
                 self._device_form = dataclasses.replace(self.form, **{
-                    f.name: self._cp.asarray(getattr(self.form, f.name))
+                    f.name: self._gpu.upload(getattr(self.form, f.name))
                     for f in dataclasses.fields(self.form) if not f.metadata.get("static")})
         if eigensolver == "jax":  # Φ̃ (or the real form's arrays) replicated on every device
             mesh = Mesh(np.array(self.devices), ("q",))
@@ -233,14 +270,12 @@ class MeshSolver:
         """Start the computation for q (n_c, 3): on the ``"jax"`` path a whole (padded) chunk as
         global arrays (async); on the host path this process's rows: D(q) built with numpy, or with
         a real form the rows solved here (eigenvalues, eigenvectors or None); on the ``"cupy"`` path
-        this process's rows, built and solved on the GPU (queued on its stream)."""
+        this process's rows, built and solved on its GPU."""
         if self.eigensolver == "cupy":
-            cp, q = self._cp, self._cp.asarray(q)
             if self.form is not None:
-                return self._device_form.eigh(cp, q, with_vectors)
-            d = bloch_sum(cp, q, self._phi, self._translations)
-            d = 0.5 * (d + d.conj().transpose(0, 2, 1)) if self._hermitise else d
-            return tuple(cp.linalg.eigh(d)) if with_vectors else (cp.linalg.eigvalsh(d), None)
+                return self._gpu.solve(q, with_vectors, form=self._device_form)
+            return self._gpu.solve(q, with_vectors, phi=self._phi, translations=self._translations,
+                                   hermitise=self._hermitise)
         if self.eigensolver == "host":
             if self.form is not None:  # solved here, on all cores
                 return _on_all_cores(partial(self.form.eigh, np, with_vectors=with_vectors), q, with_vectors)
@@ -257,7 +292,7 @@ class MeshSolver:
         if self.eigensolver == "jax":
             return _own_rows(out[0])[: len(q)], (_own_rows(out[1])[: len(q)] if with_vectors else None)
         if self.eigensolver == "cupy":
-            return self._cp.asnumpy(out[0]), (self._cp.asnumpy(out[1]) if with_vectors else None)
+            return self._gpu.download(out, with_vectors)
         if self.form is not None:
             return out  # already solved
         from phonopy.harmonic.dynamical_matrix import diagonalize_dynamical_matrices
