@@ -58,6 +58,11 @@ def is_hermitian(d, tolerance: float = 1e-10) -> bool:
     return bool(np.abs(d - np.conj(np.swapaxes(d, -1, -2))).max() <= tolerance * np.abs(d).max())
 
 
+def hermitian_part(d):
+    """(d + d†)/2 of the matrices ``d`` (..., M, M): numpy, jax.numpy or cupy arrays."""
+    return 0.5 * (d + d.conj().swapaxes(-1, -2))
+
+
 def position_phases(qpoints, scaled_positions, xp=np) -> np.ndarray:
     """exp(2πi q·x_j) per Cartesian component 3j+α, (n_q, 3N) complex: D(q) = Λ† D'(q) Λ with
     Λ = diag of these and D' the ``bloch_sum`` (no atomic-position phases). ``xp``: ``numpy`` or
@@ -148,7 +153,7 @@ class ForceConstants:
         d = d.reshape(n, n_q, n, 3, 3).transpose(1, 0, 3, 2, 4).reshape(n_q, 3 * n, 3 * n)
         weights = position_phases(q, self.scaled_positions) / np.repeat(np.sqrt(self.masses), 3)
         d *= weights.conj()[:, :, None] * weights[:, None, :]
-        return 0.5 * (d + d.conj().transpose(0, 2, 1)) if hermitise else d
+        return hermitian_part(d) if hermitise else d
 
     def eigensystem(self, qpoints):
         """Frequencies (n_q, 3N) THz (negative = imaginary) and eigenvectors (n_q, 3N, 3N), columns are modes."""

@@ -39,7 +39,6 @@ its collectives run over gloo), so every process ends with the same results.
 
 from __future__ import annotations
 
-import dataclasses
 import importlib
 import os
 from collections.abc import Iterator
@@ -53,7 +52,7 @@ from jax.experimental import multihost_utils
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from threadpoolctl import ThreadpoolController
 
-from ..phonons.force_constants import CHECK_QPOINTS, ForceConstants, bloch_sum, is_hermitian
+from ..phonons.force_constants import CHECK_QPOINTS, ForceConstants, bloch_sum, hermitian_part, is_hermitian
 from ..progress import progress_bar
 from ..units import eigenvalues_to_thz
 from .inversion import InversionForm
@@ -133,7 +132,7 @@ class _CupyGPU:
             if form is not None:
                 return form.eigh(cp, q, with_vectors)
             d = bloch_sum(cp, q, phi, translations)
-            d = 0.5 * (d + d.conj().transpose(0, 2, 1)) if hermitise else d
+            d = hermitian_part(d) if hermitise else d
             return tuple(cp.linalg.eigh(d)) if with_vectors else (cp.linalg.eigvalsh(d), None)
 
     def download(self, out, with_vectors: bool):
@@ -234,9 +233,7 @@ class MeshSolver:
             if self.form is None:
                 self._phi, self._translations = self._gpu.upload(self._phi), self._gpu.upload(self._translations)
             else:
-                self._device_form = dataclasses.replace(self.form, **{
-                    f.name: self._gpu.upload(getattr(self.form, f.name))
-                    for f in dataclasses.fields(self.form) if not f.metadata.get("static")})
+                self._device_form = jax.tree.map(self._gpu.upload, self.form)  # a pytree: arrays only
         if eigensolver == "jax":  # Φ̃ (or the real form's arrays) replicated on every device
             mesh = Mesh(np.array(self.devices), ("q",))
             self._q_sharding = NamedSharding(mesh, PartitionSpec("q"))
@@ -280,7 +277,7 @@ class MeshSolver:
             if self.form is not None:  # solved here, on all cores
                 return _on_all_cores(partial(self.form.eigh, np, with_vectors=with_vectors), q, with_vectors)
             d = bloch_sum(np, q, self._phi, self._translations)
-            return (0.5 * (d + d.conj().transpose(0, 2, 1)) if self._hermitise else d,)
+            return (hermitian_part(d) if self._hermitise else d,)
         q = _global_array(q, self._q_sharding)
         if self.form is not None:
             return _real_form_eigh(self._device_form, q, with_vectors=with_vectors)
