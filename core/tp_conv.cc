@@ -12,11 +12,13 @@
 // In a block of Hessian-vector products every batched call has exactly one batched operand (the
 // tangent); the others are primal values shared by the whole batch. When that operand enters
 // linearly after a contraction of the two shared ones, the contraction is done once per edge and
-// path and each batch element only pays for the last, cheapest step ("shared" paths below):
-//   z, x slots, batched w:      base[u, :] from x M (or M z) once, out_b[u, :] += w_b[u] base[u, :]
-//   w slot, batched x | z | Y:  out_b[u] = <x_b[u, :], M z[u, :]> | <x[u, :] M, z_b[u, :]>
-//                                          | sum_j Y_b[j] H[j, u]
-//   y slot, batched w:          out_b[j] += sum_u w_b[u] H[j, u]
+// path and each batch element only pays for the last, cheapest step (shared_operand_path in
+// tp_conv.h decides; one function per slot family below):
+//   scatter_shared,  z, x slots, batched w:    base[u, :] from x M (or M z) once,
+//                                              out_b[u, :] += w_b[u] base[u, :]
+//   weight_shared,   w slot, batched x | z | Y: out_b[u] = <x_b[u, :], M z[u, :]>
+//                                              | <x[u, :] M, z_b[u, :]> | sum_j Y_b[j] H[j, u]
+//   harmonic_shared, y slot, batched w:        out_b[j] += sum_u w_b[u] H[j, u]
 // with H[j, u] = sum_{ik} C_{ijk} x[u, i] z[u, k].
 #include "tp_conv.h"
 
@@ -36,19 +38,9 @@ struct Scratch {
   std::vector<T> blocks, base;
 };
 
-struct PathInfo {
-  int32_t x_off, y_off, o_off, w_off, mul, d1, d2, d3, cg_off, cg_len;
-};
-
-inline PathInfo path_info(const int32_t* paths, int64_t p) {
-  const int32_t* q = paths + p * kPathCols;
-  return {q[kXOff], q[kYOff], q[kOOff], q[kWOff], q[kMul],
-          q[kD1],   q[kD2],   q[kD3],   q[kCgOff], q[kCgLen]};
-}
-
 // M[i * d3 + k] = sum_j C_{ijk} y[j].
 template <typename T>
-void contract_y(const PathTable<T>& t, const PathInfo& p, const T* y, T* m) {
+void contract_y(const PathTable<T>& t, const PathRow& p, const T* y, T* m) {
   std::fill(m, m + p.d1 * p.d3, T(0));
   for (int32_t n = p.cg_off; n < p.cg_off + p.cg_len; ++n) {
     const int32_t* ijk = t.cg_ijk + 3 * n;
@@ -58,7 +50,7 @@ void contract_y(const PathTable<T>& t, const PathInfo& p, const T* y, T* m) {
 
 // Contracted blocks M for batch elements [b0, b1) (one shared block when Y has no batch).
 template <typename T>
-const T* blocks_for_tile(const PathTable<T>& t, const PathInfo& p, const Dense<T>& y,
+const T* blocks_for_tile(const PathTable<T>& t, const PathRow& p, const Dense<T>& y,
                          int64_t e, int64_t b0, int64_t b1, std::vector<T>& scratch) {
   const int64_t size = p.d1 * p.d3;
   const int64_t count = y.batched() ? b1 - b0 : 1;
@@ -157,7 +149,7 @@ void row_dots(const T* a, const T* b, T* o, int mul) {
 
 // h[j * mul + u] = sum_{ijk} C_{ijk} x[u, i] z[u, k] for one path (x, z at the path's blocks).
 template <typename T>
-void edge_harmonic_weights(const PathTable<T>& t, const PathInfo& p, const T* x, const T* z, T* h) {
+void edge_harmonic_weights(const PathTable<T>& t, const PathRow& p, const T* x, const T* z, T* h) {
   std::fill(h, h + p.d2 * p.mul, T(0));
   for (int32_t n = p.cg_off; n < p.cg_off + p.cg_len; ++n) {
     const int32_t* ijk = t.cg_ijk + 3 * n;
@@ -205,6 +197,27 @@ void zero_rows(const Output<T>& out, int64_t r, int64_t b0, int64_t b1) {
   for (int64_t b = b0; b < b1; ++b) std::fill_n(out_row(out, b, r), out.width, T(0));
 }
 
+// Scatter slots z, x on the shared-operand path (only w batched): the shared node row a (x of the
+// sender for z, z of the receiver for x) is contracted with the block M once, and every batch
+// element b in [b0, b1) adds it scaled by its own weights w_b of edge e.
+template <typename T>
+void scatter_shared(bool fwd, const PathRow& p, const Dense<T>& w, const Output<T>& out,
+                    int64_t e, int64_t row, const T* m, const T* a, int64_t b0, int64_t b1,
+                    Scratch<T>& scratch) {
+  T* base = scratch.base.data();
+  with_dims(p.d1, p.d3, [&](auto D1, auto D3) {
+    if (fwd)
+      Blocks::contract_x<T, D1, D3>(m, a + p.x_off, base, p.mul);
+    else
+      Blocks::contract_z<T, D1, D3>(m, a + p.o_off, base, p.mul);
+  });
+  with_dim(fwd ? p.d3 : p.d1, [&](auto D) {
+    for (int64_t b = b0; b < b1; ++b)
+      scale_add<T, D>(base, w.row(b, e) + p.w_off, out_row(out, b, row) + (fwd ? p.o_off : p.x_off),
+                      p.mul);
+  });
+}
+
 // Scatter slots: the row is a receiver (z) or a sender (x).
 template <typename T>
 void scatter_row(Slot slot, const PathTable<T>& t, const Graph& g, const Operands<T>& in,
@@ -215,7 +228,7 @@ void scatter_row(Slot slot, const PathTable<T>& t, const Graph& g, const Operand
   const int32_t* other = fwd ? g.senders : g.receivers;
   const int64_t n_other = fwd ? g.n_x : g.n_z;
   const Dense<T>& src = fwd ? in.x : in.z;  // the node operand gathered from the other end
-  const bool shared = in.w.batched() && !src.batched() && !in.y.batched();
+  const bool shared = shared_operand_path(slot, in);
   for (int64_t b0 = 0; b0 < out.batch; b0 += kBatchTile) {
     const int64_t b1 = std::min(out.batch, b0 + kBatchTile);
     zero_rows(out, row, b0, b1);
@@ -224,23 +237,11 @@ void scatter_row(Slot slot, const PathTable<T>& t, const Graph& g, const Operand
       const int64_t s = other[e];
       if (s < 0 || s >= n_other) continue;
       for (int64_t ip = 0; ip < t.n_paths; ++ip) {
-        const PathInfo p = path_info(t.paths, ip);
+        const PathRow p = load_path(t.paths, ip);
         const int64_t size = p.d1 * p.d3;
         const T* blocks = blocks_for_tile(t, p, in.y, e, b0, b1, scratch.blocks);
-        if (shared) {  // contract the shared operands once, scale by each w_b
-          const T* a = src.row(0, s);
-          T* base = scratch.base.data();
-          with_dims(p.d1, p.d3, [&](auto D1, auto D3) {
-            if (fwd)
-              Blocks::contract_x<T, D1, D3>(blocks, a + p.x_off, base, p.mul);
-            else
-              Blocks::contract_z<T, D1, D3>(blocks, a + p.o_off, base, p.mul);
-          });
-          with_dim(fwd ? p.d3 : p.d1, [&](auto D) {
-            for (int64_t b = b0; b < b1; ++b)
-              scale_add<T, D>(base, in.w.row(b, e) + p.w_off,
-                              out_row(out, b, row) + (fwd ? p.o_off : p.x_off), p.mul);
-          });
+        if (shared) {
+          scatter_shared(fwd, p, in.w, out, e, row, blocks, src.row(0, s), b0, b1, scratch);
           continue;
         }
         for (int64_t b = b0; b < b1; ++b) {
@@ -260,9 +261,10 @@ void scatter_row(Slot slot, const PathTable<T>& t, const Graph& g, const Operand
   }
 }
 
-// Slot w with exactly one batched operand: the shared contraction once, then one dot per channel.
+// Slot w on the shared-operand path (exactly one of x, Y, z batched): the contraction of the two
+// shared operands once, then one dot per channel and batch element b in [b0, b1).
 template <typename T>
-void weight_shared(const PathTable<T>& t, const PathInfo& p, const Operands<T>& in,
+void weight_shared(const PathTable<T>& t, const PathRow& p, const Operands<T>& in,
                    const Output<T>& out, int64_t e, int64_t s, int64_t r, int64_t b0, int64_t b1,
                    Scratch<T>& scratch) {
   T* base = scratch.base.data();
@@ -293,6 +295,25 @@ void weight_shared(const PathTable<T>& t, const PathInfo& p, const Operands<T>& 
   });
 }
 
+// Slot y on the shared-operand path (only w batched): H[j, u] of edge e once, then
+// out_b[j] += sum_u w_b[u] H[j, u] for every batch element b in [b0, b1).
+template <typename T>
+void harmonic_shared(const PathTable<T>& t, const PathRow& p, const Operands<T>& in,
+                     const Output<T>& out, int64_t e, int64_t s, int64_t r, int64_t b0, int64_t b1,
+                     Scratch<T>& scratch) {
+  T* h = scratch.base.data();
+  edge_harmonic_weights(t, p, in.x.row(0, s) + p.x_off, in.z.row(0, r) + p.o_off, h);
+  for (int64_t b = b0; b < b1; ++b) {
+    const T* w = in.w.row(b, e) + p.w_off;
+    T* o = out_row(out, b, e) + p.y_off;
+    for (int j = 0; j < p.d2; ++j) {
+      T acc = 0;
+      for (int u = 0; u < p.mul; ++u) acc += w[u] * h[j * p.mul + u];
+      o[j] += acc;
+    }
+  }
+}
+
 // Per-edge slots y and w.
 template <typename T>
 void edge_row(Slot slot, const PathTable<T>& t, const Graph& g, const Operands<T>& in,
@@ -300,30 +321,18 @@ void edge_row(Slot slot, const PathTable<T>& t, const Graph& g, const Operands<T
   const int64_t s = g.senders[e];
   const int64_t r = g.receivers[e];
   const bool valid = s >= 0 && s < g.n_x && r >= 0 && r < g.n_z;
-  const int n_batched = in.x.batched() + in.z.batched() + (slot == Slot::w ? in.y.batched() : in.w.batched());
-  const bool shared = n_batched == 1 && (slot == Slot::w || in.w.batched());
+  const bool shared = shared_operand_path(slot, in);
   for (int64_t b0 = 0; b0 < out.batch; b0 += kBatchTile) {
     const int64_t b1 = std::min(out.batch, b0 + kBatchTile);
     zero_rows(out, e, b0, b1);
     if (!valid) continue;
     for (int64_t ip = 0; ip < t.n_paths; ++ip) {
-      const PathInfo p = path_info(t.paths, ip);
-      if (shared && slot == Slot::w) {
-        weight_shared(t, p, in, out, e, s, r, b0, b1, scratch);
-        continue;
-      }
-      if (shared) {  // slot y, batched w: out_b[j] += sum_u w_b[u] H[j, u]
-        T* h = scratch.base.data();
-        edge_harmonic_weights(t, p, in.x.row(0, s) + p.x_off, in.z.row(0, r) + p.o_off, h);
-        for (int64_t b = b0; b < b1; ++b) {
-          const T* w = in.w.row(b, e) + p.w_off;
-          T* o = out_row(out, b, e) + p.y_off;
-          for (int j = 0; j < p.d2; ++j) {
-            T acc = 0;
-            for (int u = 0; u < p.mul; ++u) acc += w[u] * h[j * p.mul + u];
-            o[j] += acc;
-          }
-        }
+      const PathRow p = load_path(t.paths, ip);
+      if (shared) {
+        if (slot == Slot::w)
+          weight_shared(t, p, in, out, e, s, r, b0, b1, scratch);
+        else
+          harmonic_shared(t, p, in, out, e, s, r, b0, b1, scratch);
         continue;
       }
       const int64_t size = p.d1 * p.d3;
@@ -354,14 +363,17 @@ void edge_row(Slot slot, const PathTable<T>& t, const Graph& g, const Operands<T
   }
 }
 
-}  // namespace
-
+// Largest d1 * d3 of the path table (scratch size per batch element).
 int64_t max_block(const int32_t* paths, int64_t n_paths) {
   int64_t m = 1;
-  for (int64_t p = 0; p < n_paths; ++p)
-    m = std::max<int64_t>(m, int64_t(paths[p * kPathCols + kD1]) * paths[p * kPathCols + kD3]);
+  for (int64_t p = 0; p < n_paths; ++p) {
+    const PathRow row = load_path(paths, p);
+    m = std::max<int64_t>(m, int64_t(row.d1) * row.d3);
+  }
   return m;
 }
+
+}  // namespace
 
 template <typename T>
 void tp_conv_rows(Slot slot, const PathTable<T>& table, const Graph& graph,
@@ -371,7 +383,7 @@ void tp_conv_rows(Slot slot, const PathTable<T>& table, const Graph& graph,
   scratch.blocks.resize(kBatchTile * max_block(table.paths, table.n_paths));
   int64_t max_mul = 1;
   for (int64_t p = 0; p < table.n_paths; ++p)
-    max_mul = std::max<int64_t>(max_mul, table.paths[p * kPathCols + kMul]);
+    max_mul = std::max<int64_t>(max_mul, load_path(table.paths, p).mul);
   scratch.base.resize(max_mul * kMaxDim);
   for (int64_t row = row_begin; row < row_end; ++row) {
     if (slot == Slot::z || slot == Slot::x)

@@ -16,40 +16,28 @@
 
 #include <cstdint>
 
+#include "tp_path.h"
+
 namespace phonax {
 
+// The four operands, in the order of the handler's dense operands and of its attribute "slot".
 enum class Slot : int { x = 0, y = 1, w = 2, z = 3 };
 
-// Columns of one row of the path table (int32 [n_paths, kPathCols]).
-enum PathCol : int {
-  kXOff = 0,   // first column of the path's x block
-  kYOff,       // first column of its Y block
-  kOOff,       // first column of its output (z) block
-  kWOff,       // first column of its weights
-  kMul,        // channels u
-  kD1,         // dimension of the x irrep
-  kD2,         // dimension of the Y irrep
-  kD3,         // dimension of the output irrep
-  kCgOff,      // first Clebsch-Gordan entry of the path
-  kCgLen,      // number of Clebsch-Gordan entries
-  kPathCols
-};
+// Slot names as path_table_layout() exports them, indexed by Slot.
+constexpr const char* kSlotNames[4] = {"x", "y", "w", "z"};
 
-// Entries per path and index value in cg_ptr (irrep dimensions up to 7, l <= 3).
-constexpr int kMaxDim = 7;
-
-// The path table: which blocks each path couples and its Clebsch-Gordan entries. The non-zero
-// entries come in three copies g = 0, 1, 2; copy g lists each path's entries (at
-// [cg_off, cg_off + cg_len) of the path row) sorted by index g (i, j, k), and
-// cg_ptr[(g * n_paths + p) * (kMaxDim + 2) + v] is where the entries of path p with index g equal
-// to v start (v = kMaxDim + 1: the path's end). The CPU kernels read copy 0 only.
+// The path table: which blocks each path couples (rows laid out as in tp_path.h) and its
+// Clebsch-Gordan entries. The non-zero entries come in kCgCopies = 3 copies g = 0, 1, 2; copy g
+// lists each path's entries (at [cg_off, cg_off + cg_len) of the path row) sorted by index g
+// (i, j, k), and cg_ptr[(g * n_paths + p) * kCgPtrCols + v] is where the entries of path p with
+// index g equal to v start (v = kMaxDim + 1: the path's end). The CPU kernels read copy 0 only.
 template <typename T>
 struct PathTable {
   const int32_t* paths;   // [n_paths, kPathCols]
   int64_t n_paths;
   const int32_t* cg_ijk;  // [3, nnz, 3] (i, j, k) of the non-zero entries
   const T* cg_val;        // [3, nnz]
-  const int32_t* cg_ptr;  // [3, n_paths, kMaxDim + 2]
+  const int32_t* cg_ptr;  // [3, n_paths, kCgPtrCols]
   int64_t nnz;
 };
 
@@ -61,7 +49,6 @@ struct Graph {
   const int32_t* ptr_r;      // [n_z + 1] row starts into perm_r
   const int32_t* perm_s;     // [E] edges ordered by sender
   const int32_t* ptr_s;      // [n_x + 1] row starts into perm_s
-  int64_t n_edges;
   int64_t n_x;               // rows of x
   int64_t n_z;               // rows of z
 };
@@ -82,6 +69,18 @@ struct Operands {
   Dense<T> x, y, w, z;
 };
 
+// Whether a call takes the batched "shared-operand" fast path of the CPU and CUDA kernels:
+// exactly one input carries the batch (a block of HVP tangents) and, except in slot w, that input
+// is w. The two shared inputs are then contracted once per edge and path for the whole batch, and
+// each batch element only pays for the last, linear step. The view of the output's slot is ignored.
+template <typename T>
+bool shared_operand_path(Slot slot, const Operands<T>& in) {
+  const Dense<T>* by_slot[4] = {&in.x, &in.y, &in.w, &in.z};
+  int n_batched = 0;
+  for (int s = 0; s < 4; ++s) n_batched += s != static_cast<int>(slot) && by_slot[s]->batched();
+  return n_batched == 1 && (slot == Slot::w || in.w.batched());
+}
+
 // The output [batch, rows, width] (batch = 1 without a batch dimension).
 template <typename T>
 struct Output {
@@ -97,8 +96,5 @@ template <typename T>
 void tp_conv_rows(Slot slot, const PathTable<T>& table, const Graph& graph,
                   const Operands<T>& in, const Output<T>& out, int64_t row_begin,
                   int64_t row_end);
-
-// Largest d1 * d3 of the path table (scratch size per batch element).
-int64_t max_block(const int32_t* paths, int64_t n_paths);
 
 }  // namespace phonax

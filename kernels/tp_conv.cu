@@ -3,10 +3,12 @@
 // Every output element has one owner, so there are no atomics and sums have a fixed order:
 //   z, x: one block per (output row, batch element), one thread per output column at a time; the
 //         row's edges are staged in shared memory in CSR order and each column walks the
-//         Clebsch-Gordan entries of its path grouped by its own index (cg_ptr); when only w
-//         is batched, a block takes up to kMaxChunk elements and contracts once for all;
+//         Clebsch-Gordan entries of its path grouped by its own index (cg_ptr); on the
+//         shared-operand path (only w batched, shared_operand_path in core/tp_conv.h) a block
+//         takes up to kMaxChunk elements and contracts once for all (add_weighted);
 //   y, w: one warp per (edge, batch element), channels across the lanes (y: a warp reduction);
-//         with one batched operand a warp takes up to kMaxChunk elements, contracting once.
+//         on the shared-operand path (one batched operand) a warp takes up to kMaxChunk elements,
+//         contracting once (slot w: weight_shared_channel; slot y: add_weighted).
 // Blocks (warps) of one row (edge) and consecutive batch elements are numbered next to each other,
 // so a block of HVP tangents reads the shared primal rows while they are still in L2.
 #include "tp_conv_cuda.h"
@@ -14,7 +16,7 @@
 #include <algorithm>
 #include <cstdint>
 
-// Two hooks, so that tests/cuda_emulation can run these kernels on the CPU: the launch and the
+// Two hooks, so that tests/ops/cuda_emulation can run these kernels on the CPU: the launch and the
 // block's dynamic shared memory.
 #ifndef PHONAX_LAUNCH
 #define PHONAX_LAUNCH(kernel, grid, block, smem, stream) kernel<<<grid, block, smem, stream>>>
@@ -32,17 +34,6 @@ constexpr int kMaxTile = 32;               // most edges staged at a time
 constexpr int kMinTile = 4;                // fewest, when batch elements share a block
 constexpr int kMaxChunk = 8;               // most batch elements per block (warp) sharing operands
 constexpr int kEdgeThreads = 128;  // 4 warps per block of the per-edge kernels
-constexpr int kPtrCols = kMaxDim + 2;
-
-struct Path {
-  int x_off, y_off, o_off, w_off, mul, d1, d2, d3, cg_off, cg_len;
-};
-
-__device__ inline Path load_path(const int32_t* paths, int p) {
-  const int32_t* q = paths + p * kPathCols;
-  return {q[kXOff], q[kYOff], q[kOOff], q[kWOff], q[kMul],
-          q[kD1],   q[kD2],   q[kD3],   q[kCgOff], q[kCgLen]};
-}
 
 template <typename T>
 __device__ inline const T* row_of(const Dense<T>& d, int64_t b, int64_t r) {
@@ -52,8 +43,19 @@ __device__ inline const T* row_of(const Dense<T>& d, int64_t b, int64_t r) {
 // Entries [begin, end) of path p in copy g whose index g equals v.
 template <typename T>
 __device__ inline int2 entries(const PathTable<T>& t, int g, int p, int v) {
-  const int32_t* row = t.cg_ptr + (g * t.n_paths + p) * kPtrCols;
+  const int32_t* row = t.cg_ptr + (g * t.n_paths + p) * kCgPtrCols;
   return make_int2(row[v], row[v + 1]);
+}
+
+// acc[bb] += w_{b0 + bb}[e, w_col] * part for the chunk's nb <= N batch elements from b0. On the
+// shared-operand paths where w carries the batch (scatter slots, slot y) `part` is the contraction
+// of the shared operands, done once for the whole chunk; with N = 1 it is the plain last step.
+template <int N, typename T>
+__device__ inline void add_weighted(const Dense<T>& w, int64_t b0, int nb, int64_t e, int w_col,
+                                    T part, T* acc) {
+#pragma unroll
+  for (int bb = 0; bb < N; ++bb)
+    if (bb < nb) acc[bb] += row_of(w, b0 + bb, e)[w_col] * part;
 }
 
 // Scatter slots: one block per (output row, chunk of batch elements), threads across the row's
@@ -114,7 +116,7 @@ __global__ void scatter_kernel(PathTable<T> t, Graph g, Operands<T> in, Output<T
 #pragma unroll
       for (int bb = 0; bb < kAcc; ++bb) acc[bb] = bb < nb ? s_acc[bb * out.width + c] : T(0);
       for (int p = 0; p < t.n_paths; ++p) {
-        const Path P = load_path(t.paths, p);
+        const PathRow P = load_path(t.paths, p);
         const int off = kForward ? P.o_off : P.x_off, d = kForward ? P.d3 : P.d1;
         if (c < off || c >= off + P.mul * d) continue;
         const int u = (c - off) / d;
@@ -132,13 +134,10 @@ __global__ void scatter_kernel(PathTable<T> t, Graph g, Operands<T> in, Output<T
             const T* z = nrow + P.o_off + u * P.d3;
             for (int n = range.x; n < range.y; ++n) part += val[n] * y[ijk[3 * n + 1]] * z[ijk[3 * n + 2]];
           }
-          if (kSharedW) {
-#pragma unroll
-            for (int bb = 0; bb < kAcc; ++bb)
-              if (bb < nb) acc[bb] += row_of(in.w, b0 + bb, e)[P.w_off + u] * part;
-          } else {
+          if constexpr (kSharedW)
+            add_weighted<kMaxChunk>(in.w, b0, nb, e, P.w_off + u, part, acc);
+          else
             acc[0] += nrow[node_w + y_w + P.w_off + u] * part;
-          }
         }
         if (kForward) break;  // an output column belongs to one path
       }
@@ -156,6 +155,66 @@ template <typename T>
 __device__ inline T warp_sum(T v) {
   for (int offset = 16; offset > 0; offset /= 2) v += __shfl_down_sync(0xffffffffu, v, offset);
   return v;
+}
+
+// Slot w, one channel u of path P for one batch element: sum_{ijk} C_ijk x[u, i] Y[j] z[u, k]
+// over the path's entries (ijk, val: any CG copy; the kernel passes copy 0).
+template <typename T>
+__device__ inline T weight_channel(const int32_t* ijk, const T* val, const PathRow& P, const T* x,
+                                   const T* y, const T* z) {
+  T acc = 0;
+  for (int n = P.cg_off; n < P.cg_off + P.cg_len; ++n) {
+    const int32_t* c = ijk + 3 * n;
+    acc += val[n] * x[c[0]] * y[c[1]] * z[c[2]];
+  }
+  return acc;
+}
+
+// Slot y, one channel: sum_{(i, k) in range} C_ijk x[u, i] z[u, k] over the entries of one j.
+template <typename T>
+__device__ inline T harmonic_channel(const int32_t* ijk, const T* val, int2 range, const T* x,
+                                     const T* z) {
+  T h = 0;
+  for (int n = range.x; n < range.y; ++n) h += val[n] * x[ijk[3 * n]] * z[ijk[3 * n + 2]];
+  return h;
+}
+
+// Which operand carries the batch on the shared-operand path of slot w: 0 = x, 1 = Y, 2 = z
+// (also the CG copy sorted by that operand's index).
+template <typename T>
+__device__ inline int weight_batched_operand(const Operands<T>& in) {
+  return in.x.batch_stride != 0 ? 0 : in.y.batch_stride != 0 ? 1 : 2;
+}
+
+// Slot w on the shared-operand path, one channel u of path p for the chunk's nb batch elements
+// from b0: the entries are grouped by the index q of the batched operand (ijk, val: the CG copy
+// `batched`), the two shared factors among x, Y, z (rows of batch element b0, the same for all)
+// are contracted once per q, and acc[bb] += a_bb[q] * v[q] with each element's own batched row a.
+template <typename T>
+__device__ inline void weight_shared_channel(const PathTable<T>& t, const int32_t* ijk,
+                                             const T* val, const Operands<T>& in,
+                                             const PathRow& P, int p, int batched, int u,
+                                             const T* x, const T* y, const T* z, int64_t b0,
+                                             int nb, int s, int64_t e, int r, T* acc) {
+  const int dim = batched == 0 ? P.d1 : batched == 1 ? P.d2 : P.d3;
+  for (int q = 0; q < dim; ++q) {
+    const int2 range = entries(t, batched, p, q);
+    T v = 0;  // the entries whose batched index is q, times the two shared factors
+    for (int n = range.x; n < range.y; ++n) {
+      const int32_t* c = ijk + 3 * n;
+      v += val[n] * (batched == 0   ? y[c[1]] * z[c[2]]
+                     : batched == 1 ? x[c[0]] * z[c[2]]
+                                    : x[c[0]] * y[c[1]]);
+    }
+#pragma unroll
+    for (int bb = 0; bb < kMaxChunk; ++bb) {
+      if (bb >= nb) continue;
+      const T a = batched == 0   ? row_of(in.x, b0 + bb, s)[P.x_off + u * P.d1 + q]
+                  : batched == 1 ? row_of(in.y, b0 + bb, e)[P.y_off + q]
+                                 : row_of(in.z, b0 + bb, r)[P.o_off + u * P.d3 + q];
+      acc[bb] += a * v;
+    }
+  }
 }
 
 // Per-edge slots: one warp per (edge, chunk of batch elements), channels u across the lanes.
@@ -186,42 +245,20 @@ __global__ void edge_kernel(Slot slot, PathTable<T> t, Graph g, Operands<T> in, 
   const T* z_row = row_of(in.z, b0, r);
   if (slot == Slot::w) {
     const T* y_row = row_of(in.y, b0, e);
-    const int batched = in.x.batch_stride != 0 ? 0 : in.y.batch_stride != 0 ? 1 : 2;  // if kShared
-    const int32_t* ijk = t.cg_ijk + (kShared ? batched : 0) * t.nnz * 3;  // sorted by its index
-    const T* val = t.cg_val + (kShared ? batched : 0) * t.nnz;
+    const int batched = kShared ? weight_batched_operand(in) : 0;
+    const int32_t* ijk = t.cg_ijk + batched * t.nnz * 3;  // sorted by the batched operand's index
+    const T* val = t.cg_val + batched * t.nnz;
     for (int p = 0; p < t.n_paths; ++p) {
-      const Path P = load_path(t.paths, p);
+      const PathRow P = load_path(t.paths, p);
       for (int u = lane; u < P.mul; u += 32) {
         const T* x = x_row + P.x_off + u * P.d1;
         const T* y = y_row + P.y_off;
         const T* z = z_row + P.o_off + u * P.d3;
         T acc[kAcc] = {};
-        if (kShared) {
-          const int dim = batched == 0 ? P.d1 : batched == 1 ? P.d2 : P.d3;
-          for (int q = 0; q < dim; ++q) {
-            const int2 range = entries(t, batched, p, q);
-            T v = 0;  // the entries whose batched index is q, times the two shared factors
-            for (int n = range.x; n < range.y; ++n) {
-              const int32_t* c = ijk + 3 * n;
-              v += val[n] * (batched == 0   ? y[c[1]] * z[c[2]]
-                             : batched == 1 ? x[c[0]] * z[c[2]]
-                                            : x[c[0]] * y[c[1]]);
-            }
-#pragma unroll
-            for (int bb = 0; bb < kAcc; ++bb) {
-              if (bb >= nb) continue;
-              const T a = batched == 0   ? row_of(in.x, b0 + bb, s)[P.x_off + u * P.d1 + q]
-                          : batched == 1 ? row_of(in.y, b0 + bb, e)[P.y_off + q]
-                                         : row_of(in.z, b0 + bb, r)[P.o_off + u * P.d3 + q];
-              acc[bb] += a * v;
-            }
-          }
-        } else {
-          for (int n = P.cg_off; n < P.cg_off + P.cg_len; ++n) {
-            const int32_t* c = ijk + 3 * n;
-            acc[0] += val[n] * x[c[0]] * y[c[1]] * z[c[2]];
-          }
-        }
+        if constexpr (kShared)
+          weight_shared_channel(t, ijk, val, in, P, p, batched, u, x, y, z, b0, nb, s, e, r, acc);
+        else
+          acc[0] = weight_channel(ijk, val, P, x, y, z);
 #pragma unroll
         for (int bb = 0; bb < kAcc; ++bb)
           if (bb < nb) out_row(bb)[P.w_off + u] = acc[bb];
@@ -234,17 +271,14 @@ __global__ void edge_kernel(Slot slot, PathTable<T> t, Graph g, Operands<T> in, 
   for (int c = 0; c < out.width; ++c) {
     T acc[kAcc] = {};
     for (int p = 0; p < t.n_paths; ++p) {
-      const Path P = load_path(t.paths, p);
+      const PathRow P = load_path(t.paths, p);
       if (c < P.y_off || c >= P.y_off + P.d2) continue;
       const int2 range = entries(t, 1, p, c - P.y_off);
       for (int u = lane; u < P.mul; u += 32) {
         const T* x = x_row + P.x_off + u * P.d1;
         const T* z = z_row + P.o_off + u * P.d3;
-        T h = 0;
-        for (int n = range.x; n < range.y; ++n) h += val[n] * x[ijk[3 * n]] * z[ijk[3 * n + 2]];
-#pragma unroll
-        for (int bb = 0; bb < kAcc; ++bb)
-          if (bb < nb) acc[bb] += row_of(in.w, b0 + bb, e)[P.w_off + u] * h;
+        add_weighted<kAcc>(in.w, b0, nb, e, P.w_off + u, harmonic_channel(ijk, val, range, x, z),
+                           acc);
       }
     }
 #pragma unroll
@@ -256,6 +290,50 @@ __global__ void edge_kernel(Slot slot, PathTable<T> t, Graph g, Operands<T> in, 
   }
 }
 
+// Scatter slots z, x: chunk and tile sizes, then the launch.
+template <typename T>
+cudaError_t launch_scatter(cudaStream_t stream, Slot slot, const PathTable<T>& table,
+                           const Graph& graph, const Operands<T>& in, const Output<T>& out) {
+  const Dense<T>& node = slot == Slot::z ? in.x : in.z;
+  const bool shared_w = shared_operand_path(slot, in);
+  // Batch elements per block and edges per tile: as many staged operand rows as fit next to the
+  // column sums, trading chunk for tile until a tile holds kMinTile edges.
+  const int64_t row_bytes =
+      (node.width + in.y.width + (shared_w ? 0 : in.w.width)) * sizeof(T) + sizeof(int);
+  const int64_t acc_bytes = out.width * sizeof(T);
+  auto tile_for = [&](int64_t chunk) {
+    return std::min<int64_t>(kMaxTile, (kSmemBudget - chunk * acc_bytes) / row_bytes);
+  };
+  int64_t chunk = shared_w ? std::min<int64_t>(kMaxChunk, out.batch) : 1;
+  while (chunk > 1 && tile_for(chunk) < kMinTile) --chunk;
+  const int64_t tile = tile_for(chunk);
+  if (tile < 1) return cudaErrorInvalidValue;  // rows too wide for shared memory
+  const int smem = static_cast<int>(chunk * acc_bytes + tile * row_bytes);
+  const dim3 grid(static_cast<unsigned>(out.rows * ((out.batch + chunk - 1) / chunk)));
+  auto kernel = slot == Slot::z ? (shared_w ? scatter_kernel<T, true, true> : scatter_kernel<T, true, false>)
+                                : (shared_w ? scatter_kernel<T, false, true> : scatter_kernel<T, false, false>);
+  if (cudaError_t err =
+          cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem))
+    return err;
+  PHONAX_LAUNCH(kernel, grid, kScatterThreads, smem, stream)(
+      table, graph, in, out, static_cast<int>(tile), static_cast<int>(chunk));
+  return cudaSuccess;
+}
+
+// Per-edge slots y, w: chunk size, then the launch.
+template <typename T>
+cudaError_t launch_edge(cudaStream_t stream, Slot slot, const PathTable<T>& table,
+                        const Graph& graph, const Operands<T>& in, const Output<T>& out) {
+  const bool shared = shared_operand_path(slot, in);
+  const int64_t chunk = shared ? std::min<int64_t>(kMaxChunk, out.batch) : 1;
+  const int64_t warps = out.rows * ((out.batch + chunk - 1) / chunk);
+  const int64_t blocks = (warps * 32 + kEdgeThreads - 1) / kEdgeThreads;
+  auto kernel = shared ? edge_kernel<T, true> : edge_kernel<T, false>;
+  PHONAX_LAUNCH(kernel, static_cast<unsigned>(blocks), kEdgeThreads, 0, stream)(
+      slot, table, graph, in, out, static_cast<int>(chunk));
+  return cudaSuccess;
+}
+
 }  // namespace
 
 template <typename T>
@@ -263,41 +341,10 @@ cudaError_t tp_conv(cudaStream_t stream, Slot slot, const PathTable<T>& table, c
                     const Operands<T>& in, const Output<T>& out) {
   if (out.batch * out.rows * out.width == 0) return cudaSuccess;
   if (out.batch * out.rows > INT32_MAX) return cudaErrorInvalidConfiguration;  // blocks or warps
-  if (slot == Slot::z || slot == Slot::x) {
-    const Dense<T>& node = slot == Slot::z ? in.x : in.z;
-    const bool shared_w = in.w.batch_stride != 0 && node.batch_stride == 0 && in.y.batch_stride == 0;
-    // Batch elements per block and edges per tile: as many staged operand rows as fit next to the
-    // column sums, trading chunk for tile until a tile holds kMinTile edges.
-    const int64_t row_bytes =
-        (node.width + in.y.width + (shared_w ? 0 : in.w.width)) * sizeof(T) + sizeof(int);
-    const int64_t acc_bytes = out.width * sizeof(T);
-    auto tile_for = [&](int64_t chunk) {
-      return std::min<int64_t>(kMaxTile, (kSmemBudget - chunk * acc_bytes) / row_bytes);
-    };
-    int64_t chunk = shared_w ? std::min<int64_t>(kMaxChunk, out.batch) : 1;
-    while (chunk > 1 && tile_for(chunk) < kMinTile) --chunk;
-    const int64_t tile = tile_for(chunk);
-    if (tile < 1) return cudaErrorInvalidValue;  // rows too wide for shared memory
-    const int smem = static_cast<int>(chunk * acc_bytes + tile * row_bytes);
-    const dim3 grid(static_cast<unsigned>(out.rows * ((out.batch + chunk - 1) / chunk)));
-    auto kernel = slot == Slot::z ? (shared_w ? scatter_kernel<T, true, true> : scatter_kernel<T, true, false>)
-                                  : (shared_w ? scatter_kernel<T, false, true> : scatter_kernel<T, false, false>);
-    if (cudaError_t err =
-            cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem))
-      return err;
-    PHONAX_LAUNCH(kernel, grid, kScatterThreads, smem, stream)(
-        table, graph, in, out, static_cast<int>(tile), static_cast<int>(chunk));
-  } else {
-    const int n_batched = (in.x.batch_stride != 0) + (in.z.batch_stride != 0) +
-                          (slot == Slot::w ? in.y.batch_stride != 0 : in.w.batch_stride != 0);
-    const bool shared = n_batched == 1 && (slot == Slot::w || in.w.batch_stride != 0);
-    const int64_t chunk = shared ? std::min<int64_t>(kMaxChunk, out.batch) : 1;
-    const int64_t warps = out.rows * ((out.batch + chunk - 1) / chunk);
-    const int64_t blocks = (warps * 32 + kEdgeThreads - 1) / kEdgeThreads;
-    auto kernel = shared ? edge_kernel<T, true> : edge_kernel<T, false>;
-    PHONAX_LAUNCH(kernel, static_cast<unsigned>(blocks), kEdgeThreads, 0, stream)(
-        slot, table, graph, in, out, static_cast<int>(chunk));
-  }
+  const cudaError_t err = slot == Slot::z || slot == Slot::x
+                              ? launch_scatter(stream, slot, table, graph, in, out)
+                              : launch_edge(stream, slot, table, graph, in, out);
+  if (err != cudaSuccess) return err;
   return cudaGetLastError();
 }
 

@@ -3,10 +3,18 @@ Native kernels of phonax_fast: XLA FFI handlers exported as capsules.
 """
 from __future__ import annotations
 import numpy
-__all__: list[str] = ['build_info', 'registrations', 'tetrahedron_dos', 'tetrahedron_weights']
+__all__: list[str] = ['build_info', 'path_table_layout', 'registrations', 'tetrahedron_dos', 'tetrahedron_weights']
 def build_info() -> dict:
     """
     What this build holds: {'version': str, 'backends': [str], 'cuda': bool}.
+    """
+def path_table_layout() -> dict:
+    """
+    The path-table layout the kernels read (int32 rows of the table's `paths`):
+    {'columns': {name: column}, 'row_width': int, 'max_l': int, 'max_dim': int,
+    'cg_copies': int, 'cg_ptr_width': int, 'slots': [str]}. 'slots' is the order of the
+    operand slots (the handler's dense operands and its 'slot' attribute); cg_ijk is
+    [cg_copies, nnz, 3], cg_val [cg_copies, nnz], cg_ptr [cg_copies, n_paths, cg_ptr_width].
     """
 def registrations() -> dict:
     """

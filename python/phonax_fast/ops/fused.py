@@ -39,9 +39,9 @@ from jax.extend.core import Primitive
 from jax.interpreters import ad, batching, mlir
 
 from .. import _native
-from .tp_paths import PathTable
+from .tp_paths import LAYOUT, PathTable
 
-SLOTS = ("x", "y", "w", "z")  # the order of core/tp_conv.h (Slot)
+SLOTS = tuple(LAYOUT["slots"])  # ("x", "y", "w", "z"): the kernels' order (core/tp_conv.h: Slot)
 TARGET = "phonax_tp_conv"
 
 tp_conv_p = Primitive("phonax_tp_conv")

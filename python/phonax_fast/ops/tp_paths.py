@@ -6,6 +6,10 @@ x, Y, the output and the per-edge weights, and its Clebsch-Gordan block C[i, j, 
 coefficients with e3nn-jax's irrep normalisation) as a list of non-zero entries. The output
 layout is e3nn-jax's: paths in loop order (a, b, output irrep), then sorted by irrep.
 Nothing else in the package knows about CG indices.
+
+The layout of the table (the columns of a path row, the largest irrep, the shapes of the CG
+arrays) is the kernels' and is read from the compiled extension (``_core.path_table_layout()``,
+core/tp_path.h), so that the two cannot disagree.
 """
 
 from __future__ import annotations
@@ -16,10 +20,15 @@ import functools
 import e3nn_jax as e3nn
 import numpy as np
 
-# Columns of a path row; must match core/tp_conv.h (PathCol).
-PATH_COLUMNS = ("x_off", "y_off", "o_off", "w_off", "mul", "d1", "d2", "d3", "cg_off", "cg_len")
-MAX_L = 3
-MAX_DIM = 2 * MAX_L + 1
+from .. import _core
+
+LAYOUT = _core.path_table_layout()
+# Columns of a path row, in column order (core/tp_path.h: PathCol, PathRow).
+PATH_COLUMNS = tuple(sorted(LAYOUT["columns"], key=LAYOUT["columns"].__getitem__))
+MAX_L = LAYOUT["max_l"]
+MAX_DIM = LAYOUT["max_dim"]
+CG_COPIES = LAYOUT["cg_copies"]  # copy g of the CG entries is sorted by index g of (i, j, k)
+CG_PTR_WIDTH = LAYOUT["cg_ptr_width"]  # MAX_DIM + 2: the starts of index values, then the end
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -29,12 +38,13 @@ class PathTable:
     Attributes:
         irreps_x, irreps_y, irreps_out: irreps of x (node features), Y (edge harmonics) and of the
             product (before weighting).
-        paths: int32 [P, 10] rows with the columns of ``PATH_COLUMNS``.
-        cg_ijk: int32 [3, nnz, 3] (i, j, k) of the non-zero CG entries in three copies; copy g
-            holds each path's entries (rows cg_off .. cg_off + cg_len) sorted by index g.
+        paths: int32 [P, len(PATH_COLUMNS)] rows with the columns of ``PATH_COLUMNS``.
+        cg_ijk: int32 [CG_COPIES = 3, nnz, 3] (i, j, k) of the non-zero CG entries in three
+            copies; copy g holds each path's entries (rows cg_off .. cg_off + cg_len) sorted by
+            index g.
         cg_val: float64 [3, nnz] their values.
-        cg_ptr: int32 [3, P, MAX_DIM + 2]: cg_ptr[g, p, v] is the first entry of path p in copy g
-            whose index g is v (v = MAX_DIM + 1: the path's end).
+        cg_ptr: int32 [3, P, CG_PTR_WIDTH = MAX_DIM + 2]: cg_ptr[g, p, v] is the first entry of
+            path p in copy g whose index g is v (v = MAX_DIM + 1: the path's end).
     """
 
     irreps_x: e3nn.Irreps
@@ -130,8 +140,10 @@ def _path_table(irreps_x, irreps_y, filter_ir_out, normalization) -> PathTable:
         ir1, ir2 = irreps_x[a].ir, irreps_y[b].ir
         cg = _cg_block(ir1.l, ir2.l, ir_out.l, normalization)
         nz = np.argwhere(np.abs(cg) > 1e-15)
-        paths.append((x_offsets[a], y_offsets[b], o_off, w_off, mul, ir1.dim, ir2.dim, ir_out.dim,
-                      len(cg_val), len(nz)))
+        row = {"x_off": x_offsets[a], "y_off": y_offsets[b], "o_off": o_off, "w_off": w_off,
+               "mul": mul, "d1": ir1.dim, "d2": ir2.dim, "d3": ir_out.dim, "cg_off": len(cg_val),
+               "cg_len": len(nz)}
+        paths.append(tuple(row[name] for name in PATH_COLUMNS))
         cg_ijk.extend(map(tuple, nz))
         cg_val.extend(cg[tuple(nz.T)])
         o_off += mul * ir_out.dim
@@ -139,26 +151,26 @@ def _path_table(irreps_x, irreps_y, filter_ir_out, normalization) -> PathTable:
     paths = np.asarray(paths, dtype=np.int32).reshape(-1, len(PATH_COLUMNS))
     cg_ijk = np.asarray(cg_ijk, dtype=np.int32).reshape(-1, 3)
     cg_val = np.asarray(cg_val, dtype=np.float64)
-    copies = [_grouped(paths, cg_ijk, cg_val, g) for g in range(3)]
+    copies = [_grouped(paths, cg_ijk, cg_val, g) for g in range(CG_COPIES)]
     return PathTable(
         irreps_x=irreps_x,
         irreps_y=irreps_y,
         irreps_out=irreps_out.sort().irreps,
         paths=paths,
-        cg_ijk=np.stack([c[0] for c in copies]).reshape(3, -1, 3),
-        cg_val=np.stack([c[1] for c in copies]).reshape(3, -1),
-        cg_ptr=np.stack([c[2] for c in copies]).reshape(3, -1, MAX_DIM + 2),
+        cg_ijk=np.stack([c[0] for c in copies]).reshape(CG_COPIES, -1, 3),
+        cg_val=np.stack([c[1] for c in copies]).reshape(CG_COPIES, -1),
+        cg_ptr=np.stack([c[2] for c in copies]).reshape(CG_COPIES, -1, CG_PTR_WIDTH),
     )
 
 
 def _grouped(paths, cg_ijk, cg_val, g):
     """The CG entries with each path's entries sorted by index g, and their group starts."""
     ijk, val = cg_ijk.copy(), cg_val.copy()
-    ptr = np.zeros((len(paths), MAX_DIM + 2), dtype=np.int32)
+    ptr = np.zeros((len(paths), CG_PTR_WIDTH), dtype=np.int32)
     for p, row in enumerate(paths):
         start = row[PATH_COLUMNS.index("cg_off")]
         stop = start + row[PATH_COLUMNS.index("cg_len")]
         order = start + np.argsort(cg_ijk[start:stop, g], kind="stable")
         ijk[start:stop], val[start:stop] = cg_ijk[order], cg_val[order]
-        ptr[p] = start + np.searchsorted(ijk[start:stop, g], np.arange(MAX_DIM + 2))
+        ptr[p] = start + np.searchsorted(ijk[start:stop, g], np.arange(CG_PTR_WIDTH))
     return ijk, val, ptr
