@@ -3,7 +3,8 @@ vs phonopy finite displacements (with symmetry, ±0.01 Å) through the ASE calcu
 
 Run: ``python -m pytest benchmarks/bench_force_constants.py --benchmark-columns=min,mean,rounds``
 (one round each; times include JAX compilation, as a user running one structure would see).
-A ratio table is printed at the end of the session.
+The session's results table (``record``, benchmarks/conftest.py) gives each method's time over the
+masked 2L construction's.
 """
 
 import time
@@ -13,10 +14,7 @@ from ase import Atoms
 from ase.build import bulk
 
 import phonax_fast as pf
-from phonax_fast.phonons.finite_displacements import phonopy_finite_displacements
-
-RESULTS: dict = {}
-
+from phonax_fast.interop.finite_displacements import phonopy_finite_displacements
 
 def model():
     return pf.models.NequIP.init(["Si"], cutoff=4.0, num_layers=2, lmax=2, channels=8, seed=0)
@@ -34,7 +32,7 @@ CASES = [(m, n) for n in (2, 64) for m in METHODS]
 
 
 @pytest.mark.parametrize("method,n_atoms", CASES, ids=[f"{m}-Si{n}" for m, n in CASES])
-def test_force_constants(benchmark, method, n_atoms):
+def test_force_constants(benchmark, record, method, n_atoms):
     atoms, m = si_cell(n_atoms), model()
     if method == "phonopy-fd":
         dims = (5, 5, 5) if n_atoms == 2 else (2, 2, 2)
@@ -44,15 +42,5 @@ def test_force_constants(benchmark, method, n_atoms):
         run = lambda: pf.forceconstants.crystal_force_constants(atoms, m, construction, use_symmetry=not nosym)  # noqa: E731
     t0 = time.perf_counter()
     benchmark.pedantic(run, rounds=1, iterations=1)
-    RESULTS[(method, n_atoms)] = time.perf_counter() - t0
-
-
-def teardown_module(module):
-    lines = ["", "force constants (s, one round incl. compilation) and ratios to masked 2L:"]
-    for n in (2, 64):
-        base = RESULTS.get(("masked", n))
-        for method in METHODS:
-            t = RESULTS.get((method, n))
-            if t is not None and base:
-                lines.append(f"  Si{n:<3d} {method:<11s} {t:8.2f} s   ×{t / base:6.2f}")
-    print("\n".join(lines))
+    record(f"force constants Si{n_atoms} (1 round, compilation incl.)", method, time.perf_counter() - t0,
+           baseline="masked")

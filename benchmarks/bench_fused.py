@@ -18,7 +18,7 @@ how the HVP ratio depends on the block size, each backend also at its own best b
 
     python benchmarks/bench_fused.py --atoms 64 --channels 32 --sweep-blocks 1 2 4 8 12 24
 
-or through pytest-benchmark (one row per backend and task, the ratio table printed at the end):
+or through pytest-benchmark (one row per backend and task; the session's results table gives e3nn / fused):
 
     python -m pytest benchmarks/bench_fused.py --benchmark-columns=median,rounds
 """
@@ -249,27 +249,17 @@ def block_sweep(n_atoms=64, channels=32, dtype="float64", repeats=3, blocks=(1, 
 
 # ---- pytest-benchmark ---------------------------------------------------------------------------
 
-RESULTS: dict = {}
 CASES = [(n, c, task, b) for n in (64, 216) for c in (32,) for task in TASKS for b in ("e3nn", "fused")]
 
 
 @pytest.mark.parametrize("n_atoms,channels,task,backend", CASES,
                          ids=[f"Si{n}-C{c}-{t}-{b}" for n, c, t, b in CASES])
-def test_fused_vs_e3nn(benchmark, n_atoms, channels, task, backend):
+def test_fused_vs_e3nn(benchmark, record, n_atoms, channels, task, backend):
     w = Workload(n_atoms, channels, jnp.float64)
     fn = w.task(w.energy(backend), task)
     jax.block_until_ready(fn())
     benchmark.pedantic(lambda: jax.block_until_ready(fn()), rounds=3, iterations=1)
-    RESULTS[(n_atoms, channels, task, backend)] = benchmark.stats.stats.median
-
-
-def teardown_module(module):
-    lines = ["", "e3nn / fused median time ratios (float64):"]
-    for n, c, task, _ in CASES[::2]:
-        ref, fused = RESULTS.get((n, c, task, "e3nn")), RESULTS.get((n, c, task, "fused"))
-        if ref and fused:
-            lines.append(f"  Si{n:<4d} C={c:<3d} {task:8s} e3nn {1e3 * ref:9.1f} ms  fused {1e3 * fused:9.1f} ms  ×{ref / fused:6.2f}")
-    print("\n".join(lines))
+    record(f"Si{n_atoms} C={channels} {task} (median, float64)", backend, benchmark.stats.stats.median, baseline="fused")
 
 
 if __name__ == "__main__":

@@ -6,8 +6,11 @@ own; the time includes phonax_fast's JIT compilation (a second, warm run is repo
 Si has an inversion centre, so phonax_fast solves the real form of D(q) (``qgrid.inversion``); the
 "Hermitian" column is phonax_fast with ``real_form=False``, the path of crystals without one.
 
-    python benchmarks/bench_qgrid.py [CASE ...]      # table of all (or the named) cases; --help lists them
-    pytest benchmarks/bench_qgrid.py --benchmark-only  # the same through pytest-benchmark
+    python -m benchmarks.bench_qgrid [CASE ...]               # table of all (or the named) cases; --help lists them
+    python -m pytest benchmarks/bench_qgrid.py --benchmark-only  # the same through pytest-benchmark
+
+from the repository root (phonopy's DFT Si comes from its source distribution through
+``studies/phonopy_sdist.py``, which fetches it once).
 
 Cases: Si (2 atoms) and cells of 2×2×2, 3×3×3 and 4×4×5 Si primitive cells (16, 54, 160 atoms);
 see ``CASES``.
@@ -24,9 +27,11 @@ import time
 from pathlib import Path
 
 import numpy as np
+import phonopy
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from studies.phonopy_sdist import phonopy_source
 
+REPOSITORY = Path(__file__).resolve().parents[1]
 CASES = {  # name: (folding of the Si primitive cell, mesh)
     "Si-2": ((1, 1, 1), 40),
     "Si-16": ((2, 2, 2), 16),
@@ -37,19 +42,23 @@ SIGMA = 0.1  # THz, Gaussian smearing
 TEMPERATURES = [300.0]
 
 
+def phonopy_si() -> phonopy.Phonopy:
+    """phonopy's DFT Si (``test/phonopy_params_Si.yaml`` of its sdist) with compact force constants."""
+    return phonopy.load(phonopy_source() / "test" / "phonopy_params_Si.yaml", produce_fc=True, is_compact_fc=True,
+                        log_level=0)
+
+
 def folded_phonopy(multiple):
     """phonopy object of the Si primitive cell repeated ``multiple`` times, used as its own supercell.
 
     Its force constants are the DFT ones of phonopy's Si folded onto the big cell (Γ-point
     supercell force constants), so phonopy and phonax_fast see identical physics.
     """
-    import phonopy
     from phonopy.structure.cells import get_supercell
 
-    import reference_data
-    from phonax_fast.phonons.phonopy_bridge import force_constants_from_phonopy
+    from phonax_fast.interop.phonopy_import import force_constants_from_phonopy
 
-    ph = reference_data.load_si()
+    ph = phonopy_si()
     if tuple(multiple) == (1, 1, 1):
         return ph
     fcs = force_constants_from_phonopy(ph)
@@ -105,7 +114,7 @@ def run_phonax(fcs, mesh: int, freq_points, gaussian_freq_points, real_form: boo
 def worker(case: str, engine: str) -> dict:
     """Run one (case, engine) twice in this process; times, peak RSS and the results."""
     import phonax_fast.qgrid  # noqa: F401  (imports are not timed)
-    from phonax_fast.phonons.phonopy_bridge import force_constants_from_phonopy
+    from phonax_fast.interop.phonopy_import import force_constants_from_phonopy
 
     multiple, mesh = CASES[case]
     ph = folded_phonopy(multiple)
@@ -134,8 +143,8 @@ def worker(case: str, engine: str) -> dict:
 def measure(case: str) -> tuple[dict, dict, dict]:
     """(phonopy, phonax_fast, phonax_fast Hermitian) results of a case, each from its own subprocess."""
     def run(engine, stdin=""):
-        out = subprocess.run([sys.executable, __file__, "--worker", case, engine], input=stdin,
-                             capture_output=True, text=True, check=True)
+        out = subprocess.run([sys.executable, "-m", "benchmarks.bench_qgrid", "--worker", case, engine], input=stdin,
+                             cwd=REPOSITORY, capture_output=True, text=True, check=True)
         return json.loads(out.stdout.splitlines()[-1])
 
     phonopy_result = run("phonopy")
@@ -153,9 +162,13 @@ def accuracy(a: dict, b: dict) -> dict:
     return out
 
 
-def test_qgrid_vs_phonopy(benchmark, case):
+def test_qgrid_vs_phonopy(benchmark, record, case):
     """pytest-benchmark entry: one round of the (subprocess-isolated) comparison per case."""
     ref, ours, hermitian = benchmark.pedantic(measure, args=(case,), rounds=1, iterations=1)
+    group = f"q-grid {case} ({ours['n_atoms']} atoms, {ours['mesh']}^3, first call)"
+    record(group, "phonax_fast", ours["time_cold"], warm_s=ours["time_warm"], peak_MB=round(ours["peak_rss_mb"]))
+    record(group, "phonax_fast Hermitian", hermitian["time_cold"], baseline="phonax_fast")
+    record(group, "phonopy", ref["time_cold"], baseline="phonax_fast", peak_MB=round(ref["peak_rss_mb"]))
     benchmark.extra_info.update({
         "n_atoms": ours["n_atoms"], "mesh": ours["mesh"], "n_q": ours["n_q"],
         "phonopy_s": ref["time_cold"], "phonax_s": ours["time_cold"], "phonax_warm_s": ours["time_warm"],

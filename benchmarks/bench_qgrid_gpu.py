@@ -8,7 +8,7 @@ in the Hermitian one (``real_form``); each row times the frequency pass (D(q) + 
 device, after a warm-up that compiles the chunk's shape) and the host-side tetrahedron DOS,
 Gaussian DOS and thermal properties that follow.
 
-    python benchmarks/bench_qgrid_gpu.py --save si.npz        # here: phonopy's Si → npz
+    python -m benchmarks.bench_qgrid_gpu --save si.npz        # here, from the repository root: phonopy's Si → npz
     python benchmarks/bench_qgrid_gpu.py si.npz results.json [budget_s]  # on the GPU machine
 """
 
@@ -34,7 +34,7 @@ def supercell_force_constants(fcs, multiple):
     J = (j, o') in the big cell translated by L is Φ(i, 0; j, o' + M·L − o), so the big cell's
     frequencies are exactly those of ``fcs`` folded.
     """
-    from phonax_fast.phonons.force_constants import ForceConstants
+    from phonax_fast.harmonic.force_constants import ForceConstants
 
     m = np.asarray(multiple)
     offsets = np.array(np.meshgrid(*[np.arange(k) for k in m], indexing="ij")).reshape(3, -1).T  # (n_c, 3)
@@ -85,7 +85,7 @@ def time_mesh(fcs, mesh: int, real_form: bool, eigensolver: str = "jax") -> dict
 
 def main(npz: str, out: str, budget_s: float = 240.0) -> None:
     """Time the cases in order until ``budget_s`` seconds have passed; write the rows to ``out``."""
-    from phonax_fast.phonons.force_constants import ForceConstants
+    from phonax_fast.harmonic.force_constants import ForceConstants
 
     data = np.load(npz)
     si = ForceConstants(**{k: data[k] for k in data.files})
@@ -112,12 +112,12 @@ def main(npz: str, out: str, budget_s: float = 240.0) -> None:
 
 
 def save(npz: str) -> None:
-    """Write phonopy's DFT Si as ForceConstants arrays (needs phonopy and the test data)."""
-    sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[1] / "tests"))
-    import reference_data
-    from phonax_fast.phonons.phonopy_bridge import force_constants_from_phonopy
+    """Write phonopy's DFT Si as ForceConstants arrays (needs phonopy and its sdist: run as
+    ``python -m benchmarks.bench_qgrid_gpu`` from the repository root)."""
+    from benchmarks.bench_qgrid import phonopy_si
+    from phonax_fast.interop.phonopy_import import force_constants_from_phonopy
 
-    fcs = force_constants_from_phonopy(reference_data.load_si())
+    fcs = force_constants_from_phonopy(phonopy_si())
     fields = ("fc", "translations", "cell", "scaled_positions", "masses", "numbers")
     np.savez(npz, **{k: getattr(fcs, k) for k in fields})
 

@@ -5,8 +5,9 @@ a Hessian label per structure (a fixed random symmetric matrix: the step time do
 the values). One batch of 2 structures, K = 4 random projections.
 
 Run: ``python -m pytest benchmarks/bench_training.py --benchmark-columns=min,mean,rounds``
-(compilation excluded: one warm-up step first). Add ``--backend fused`` combinations when the
-fused kernel is built (``phonax_fast.build_info()``); they are skipped otherwise.
+(compilation excluded: one warm-up step first). The fused combinations run when the fused kernel
+is built (``phonax_fast.build_info()``) and are skipped otherwise. The session's results table
+(``record``, benchmarks/conftest.py) gives the forces + Hessian step over the forces-only step.
 """
 
 import numpy as np
@@ -22,7 +23,6 @@ from phonax_fast.training.trainer import (
     train_step,
 )
 
-RESULTS: dict = {}
 HYPER = {"cutoff": 4.5, "num_layers": 2, "lmax": 1, "channels": 16, "radial_hidden": (32,), "avg_num_neighbors": 16.0}
 
 
@@ -47,7 +47,7 @@ def fused_available() -> bool:
 @pytest.mark.parametrize("backend", ["e3nn", "fused"])
 @pytest.mark.parametrize("kind", ["NequIP", "MACE"])
 @pytest.mark.parametrize("hessian", [False, True], ids=["forces", "forces+hessian"])
-def test_train_step(benchmark, kind, backend, hessian):
+def test_train_step(benchmark, record, kind, backend, hessian):
     if backend == "fused" and not fused_available():
         pytest.skip("the fused kernel is not built")
     model = pf.models.MODEL_CLASSES[kind].init(["Si"], **HYPER, backend=backend)
@@ -62,15 +62,5 @@ def test_train_step(benchmark, kind, backend, hessian):
 
     step()  # compile
     benchmark.pedantic(step, rounds=5, iterations=1)
-    RESULTS[(kind, backend, hessian)] = benchmark.stats.stats.min
-
-
-def teardown_module():
-    if not RESULTS:
-        return
-    print("\n\ntraining step (2 × 64-atom Si, K = 4 projections), min seconds")
-    print(f"{'model':8} {'backend':8} {'forces':>10} {'+hessian':>10} {'ratio':>7}")
-    for kind, backend in sorted({(k, b) for k, b, _ in RESULTS}):
-        f, h = RESULTS.get((kind, backend, False)), RESULTS.get((kind, backend, True))
-        ratio = f"{h / f:7.1f}" if f and h else ""
-        print(f"{kind:8} {backend:8} {f or float('nan'):10.4f} {h or float('nan'):10.4f} {ratio}")
+    record(f"train step {kind} {backend} (2 × Si64, K = 4, min)", "forces+hessian" if hessian else "forces",
+           benchmark.stats.stats.min, baseline="forces")

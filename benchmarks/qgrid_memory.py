@@ -5,7 +5,7 @@ total DOS (tetrahedron), thermal properties and the per-atom projected DOS (Gaus
 eigenvectors, which are made and dropped chunk by chunk). Printed: peak RSS, its growth over the
 process after imports, and what holding all eigenvectors at once would take.
 
-    python benchmarks/qgrid_memory.py [10 20 40]
+    python -m benchmarks.qgrid_memory [10 20 40]     # from the repository root
 """
 
 from __future__ import annotations
@@ -15,14 +15,16 @@ import resource
 import subprocess
 import sys
 import time
+from pathlib import Path
 
+REPOSITORY = Path(__file__).resolve().parents[1]
 MULTIPLE = (2, 2, 2)
 
 
 def worker(mesh: int) -> dict:
-    from bench_qgrid import folded_phonopy
+    from benchmarks.bench_qgrid import folded_phonopy
 
-    from phonax_fast.phonons.phonopy_bridge import force_constants_from_phonopy
+    from phonax_fast.interop.phonopy_import import force_constants_from_phonopy
     from phonax_fast.qgrid import mesh_dos, mesh_projected_dos, mesh_thermal_properties
 
     fcs = force_constants_from_phonopy(folded_phonopy(MULTIPLE))
@@ -44,8 +46,8 @@ def main(meshes) -> None:
     print(f"{'mesh':>6} {'n_q':>7} {'atoms':>5} {'seconds':>8} {'peak RSS MB':>11} {'growth MB':>9} "
           f"{'all eigenvectors MB':>19}")
     for mesh in meshes:
-        out = subprocess.run([sys.executable, __file__, "--worker", str(mesh)], capture_output=True, text=True,
-                             check=True)
+        out = subprocess.run([sys.executable, "-m", "benchmarks.qgrid_memory", "--worker", str(mesh)], cwd=REPOSITORY,
+                             capture_output=True, text=True, check=True)
         r = json.loads(out.stdout.splitlines()[-1])
         print(f"{r['mesh']:>4}^3 {r['n_q']:7d} {r['n_atoms']:5d} {r['seconds']:8.1f} {r['peak_rss_mb']:11.0f} "
               f"{r['growth_mb']:9.0f} {r['all_eigenvectors_mb']:19.0f}", flush=True)

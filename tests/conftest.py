@@ -1,8 +1,15 @@
-"""Shared pytest fixtures."""
+"""Shared pytest fixtures. phonopy's DFT reference data come through the test helper
+``reference_data`` (fetched once into ``$PHONAX_TEST_DATA`` or ``out/phonopy-sdist``, git-ignored)."""
 
 import pytest
 
 import reference_data
+
+
+@pytest.fixture(scope="session")
+def phonopy_sdist():
+    """The extracted folder of phonopy's source distribution (``example/``, ``test/``), a ``Path``."""
+    return reference_data.phonopy_sdist()
 
 
 @pytest.fixture(scope="session")

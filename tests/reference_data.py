@@ -1,8 +1,11 @@
 """phonopy's own DFT data (Si, NaCl, …) from its source distribution, for reference tests.
 
-The sdist of the installed phonopy version is fetched once with pip and cached by
-:func:`phonax_fast.training.phonopy_sdist.phonopy_source` (``$PHONAX_TEST_DATA``, default
-``~/.cache/phonax_fast``); these helpers name the files of its ``test/`` folder.
+The test helper that gets the data: the sdist of the installed phonopy version is fetched once
+with pip by :func:`studies.phonopy_sdist.phonopy_source` into ``$PHONAX_TEST_DATA`` or, by
+default, ``out/phonopy-sdist`` of this checkout (git-ignored, kept between sessions; a folder that
+holds ``phonopy-X.tar.gz`` needs no network). The package itself never downloads. These helpers
+name the files of its ``test/`` folder; run pytest from the repository root (``python -m pytest``)
+so that ``studies`` is importable.
 """
 
 from __future__ import annotations
@@ -11,12 +14,17 @@ from pathlib import Path
 
 import phonopy
 
-from phonax_fast.training.phonopy_sdist import phonopy_source
+from studies.phonopy_sdist import phonopy_source
+
+
+def phonopy_sdist() -> Path:
+    """The extracted ``phonopy-X`` folder (``example/`` and ``test/``) of phonopy's sdist."""
+    return phonopy_source()
 
 
 def phonopy_test_dir() -> Path:
     """The extracted ``test/`` folder of phonopy's sdist (same version as the installed phonopy)."""
-    return phonopy_source() / "test"
+    return phonopy_sdist() / "test"
 
 
 def si_params() -> Path:

@@ -21,12 +21,12 @@ PHONAX_CUDA=ON CMAKE_BUILD_PARALLEL_LEVEL=16 python3 -m pip install -q --no-buil
   --target /tmp/pf . > "$OUT/build.log" 2>&1 || { echo "build failed"; tail -40 "$OUT/build.log"; exit 1; }
 echo "build: $(( $(date +%s) - start )) s"
 python3 -c "import jax, phonax_fast._native as n; print(jax.devices(), n.build_info())" 2>&1 | tee "$OUT/info.txt"
-timeout 120 python3 -m pytest -q -p no:cacheprovider --noconftest tests/test_fused_tp.py tests/test_fused_model.py \
+timeout 120 python3 -m pytest -q -p no:cacheprovider --noconftest tests/ops/test_fused_tp.py tests/models/test_fused_model.py \
   tests/test_native.py 2>&1 | tee "$OUT/tests.log" | tail -15
 # the q-grid engine's real form and Hermitian path on the GPU (eigensolvers "jax" and "cupy") against the host path
 mkdir -p /tmp/phonopy_data && cp .whl/phonopy_data/*.tar.gz /tmp/phonopy_data/  # extracted there, not here
 PHONAX_TEST_DATA=/tmp/phonopy_data timeout 90 python3 -m pytest -q -p no:cacheprovider \
-  tests/test_qgrid_inversion.py tests/test_qgrid_inputs.py tests/test_qgrid_cupy.py 2>&1 | tee "$OUT/qgrid_tests.log" | tail -8
+  tests/qgrid/test_qgrid_inversion.py tests/qgrid/test_qgrid_inputs.py tests/qgrid/test_qgrid_cupy.py 2>&1 | tee "$OUT/qgrid_tests.log" | tail -8
 timeout 150 python3 benchmarks/bench_fused.py --atoms 64 216 --channels 32 64 --repeats 3 --hvp-blocks 4 2>&1 \
   | tee "$OUT/bench_fused.log" | tail -30
 timeout 70 python3 benchmarks/bench_qgrid_gpu.py .whl/si.npz "$OUT/qgrid_gpu.json" 50 2>&1 \

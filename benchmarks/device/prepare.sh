@@ -19,7 +19,7 @@ python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 -
   e3nn-jax==0.21.0 phonopy==4.10.0 phonors==0.8.0 symfc==1.8.0 spglib==2.8.0 ase==3.29.0 seekpath==2.2.2 \
   cuequivariance==0.13.0 cuequivariance-jax==0.13.0 cuequivariance-ops-jax-cu13==0.13.0 \
   cuequivariance-ops-cu13==0.13.0 platformdirs
-python3 benchmarks/bench_qgrid_gpu.py --save .whl/si.npz
+python3 -m benchmarks.bench_qgrid_gpu --save .whl/si.npz  # phonopy's Si through studies/phonopy_sdist.py
 # phonopy's source distribution: the DFT test data of the q-grid tests (PHONAX_TEST_DATA there)
 python3 -m pip download -q --no-deps --no-binary phonopy phonopy==4.10.0 -d .whl/phonopy_data
 rm -rf .whl/phonopy_data/*/  # an extracted copy would not fit in what a device call carries (64 MiB)

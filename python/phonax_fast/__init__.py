@@ -8,11 +8,11 @@ import jax
 
 jax.config.update("jax_enable_x64", True)
 
-from . import examples, forceconstants, graphs, models, units  # noqa: E402
+from . import forceconstants, graphs, harmonic, interop, models, units  # noqa: E402
 from ._native import build_info  # noqa: E402
 from .calculator import Calculator  # noqa: E402
 from .phonons import Phonons  # noqa: E402
 from .vibrations import Vibrations  # noqa: E402
 
 __version__ = "0.1.0"
-__all__ = ["Calculator", "Phonons", "Vibrations", "build_info", "examples", "forceconstants", "graphs", "models", "units"]
+__all__ = ["Calculator", "Phonons", "Vibrations", "build_info", "forceconstants", "graphs", "harmonic", "interop", "models", "units"]

@@ -1,4 +1,4 @@
-"""An ASE calculator for any phonax_fast energy model: energy, forces and stress."""
+"""An ASE calculator for any phonax_fast energy model: energy, forces and stress (from :mod:`~phonax_fast.derivatives`)."""
 
 from __future__ import annotations
 
@@ -8,21 +8,9 @@ import numpy as np
 from ase.calculators.calculator import Calculator as AseCalculator
 from ase.calculators.calculator import PropertyNotImplementedError, all_changes
 
-from .graphs.graph import Graph
+from .derivatives import energy_forces_virial
 from .graphs.neighbors import pad_edges, periodic_graph
 from .graphs.validation import validate_structure
-
-
-@jax.jit
-def energy_forces_virial(model, graph: Graph):
-    """(energy eV, forces (n, 3) eV/Å, dE/dε (3, 3) eV) of ``graph``; ε is a homogeneous strain."""
-
-    def energy(positions, strain):
-        deform = jnp.eye(3, dtype=positions.dtype) + 0.5 * (strain + strain.T)
-        return model.energy(graph._replace(positions=positions @ deform, shifts=graph.shifts @ deform))
-
-    e, (de_dx, de_deps) = jax.value_and_grad(energy, argnums=(0, 1))(graph.positions, jnp.zeros((3, 3), graph.positions.dtype))
-    return e, -de_dx, de_deps
 
 
 def padded_edge_count(n_edges: int) -> int:

@@ -24,6 +24,8 @@ THZ_PER_SQRT_EV_A2_AMU = math.sqrt(EV / (ANGSTROM**2 * AMU)) / (2 * math.pi) / 1
 CM1_PER_THZ = 33.3564095198152  # 1 THz in cm^-1
 MEV_PER_THZ = 4.13566733  # 1 THz in meV (h·1 THz)
 EV_PER_THZ = MEV_PER_THZ * 1e-3
+EV_PER_CM1 = EV_PER_THZ / CM1_PER_THZ  # hc·1 cm⁻¹ in eV
+KJ_PER_MOL_PER_EV = EV * AVOGADRO / 1000.0  # 1 eV per formula unit in kJ/mol
 
 FREQUENCY_UNITS = {"THz": 1.0, "cm-1": CM1_PER_THZ, "meV": MEV_PER_THZ}
 
@@ -40,3 +42,34 @@ def eigenvalues_to_thz(eigenvalues):
     """ω = sign(λ)·√|λ| in THz for eigenvalues λ in eV/(Å²·amu); negative λ give negative (imaginary) ω."""
     ev = np.asarray(eigenvalues)
     return np.sign(ev) * np.sqrt(np.abs(ev)) * THZ_PER_SQRT_EV_A2_AMU
+
+
+def eigenvalues_to_cm1(eigenvalues):
+    """sign(λ)·√|λ| in cm⁻¹ for eigenvalues λ in eV/(Å²·amu); negative λ give negative (imaginary) ν."""
+    return eigenvalues_to_thz(eigenvalues) * CM1_PER_THZ
+
+
+# Atomic and chemical units of training data (Hartree, bohr, kcal/mol), with ASE's values
+# (``ase.units``, CODATA 2014), so that files converted here and by ASE agree exactly.
+EV_PER_HARTREE = 27.211386024367243  # 1 Hartree in eV
+ANGSTROM_PER_BOHR = 0.5291772105638411  # 1 bohr in Å
+EV_PER_KCAL_PER_MOL = 0.04336410390059322  # 1 kcal/mol (per formula unit) in eV
+
+ENERGY_UNITS = {"eV": 1.0, "hartree": EV_PER_HARTREE, "kcal/mol": EV_PER_KCAL_PER_MOL}  # eV per unit
+LENGTH_UNITS = {"angstrom": 1.0, "bohr": ANGSTROM_PER_BOHR}  # Å per unit
+
+
+def energy_factor(unit: str) -> float:
+    """eV per 1 ``unit`` (one of ``ENERGY_UNITS``: "eV", "hartree", "kcal/mol")."""
+    try:
+        return ENERGY_UNITS[unit]
+    except KeyError:
+        raise ValueError(f"unknown energy unit {unit!r}; use one of {sorted(ENERGY_UNITS)}") from None
+
+
+def length_factor(unit: str) -> float:
+    """Å per 1 ``unit`` (one of ``LENGTH_UNITS``: "angstrom", "bohr")."""
+    try:
+        return LENGTH_UNITS[unit]
+    except KeyError:
+        raise ValueError(f"unknown length unit {unit!r}; use one of {sorted(LENGTH_UNITS)}") from None

@@ -17,10 +17,10 @@ from __future__ import annotations
 import numpy as np
 from ase import Atoms
 
+from ..derivatives import hessian_rows
 from ..graphs.clusters import Cluster, build_cluster
-from ..graphs.validation import validate_structure
-from ..phonons.force_constants import ForceConstants
-from .hvp import hessian_rows
+from ..graphs.validation import require_crystal
+from ..harmonic.force_constants import ForceConstants
 from .symmetry import atom_symmetry, expand_rows
 
 CONSTRUCTIONS = ("auto", "masked", "paper")
@@ -60,6 +60,7 @@ def crystal_force_constants(
     block_size: int | None = None,
     use_symmetry: bool = True,
     symprec: float = 1e-5,
+    check: bool = True,
 ) -> tuple[ForceConstants, str]:
     """Exact compact force constants of a periodic crystal for ``model``.
 
@@ -71,14 +72,15 @@ def crystal_force_constants(
         use_symmetry: with the masked construction, compute rows for one atom per symmetry orbit
             (spglib, tolerance ``symprec`` Å) and rotate them onto the others; exact for a
             structure that is symmetric to round-off, an O(symprec) approximation otherwise.
+        check: run ``require_crystal`` on ``atoms`` (False only for callers that just did, such as
+            ``Phonons``, so the neighbour-list check runs once per entry point).
     Returns:
         (ForceConstants in eV/Å², the construction used).
     """
     if construction not in CONSTRUCTIONS:
         raise ValueError(f"unknown construction {construction!r}; use one of {CONSTRUCTIONS}")
-    validate_structure(atoms, model.species)
-    if not np.all(atoms.pbc):
-        raise ValueError("crystal force constants need periodic boundary conditions in all three directions; use Vibrations for molecules")
+    if check:
+        require_crystal(atoms, model.species, context="crystal force constants")
     sym = atom_symmetry(atoms, symprec) if use_symmetry else None
     computed = sym.representatives if sym is not None else np.arange(len(atoms))  # atoms whose rows are computed
     construction, cluster = _clusters(atoms, model, construction, len(computed))

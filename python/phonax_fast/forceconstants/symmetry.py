@@ -12,8 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import spglib
 from ase import Atoms
+
+from ..harmonic.symmetry import crystal_symmetry
 
 
 @dataclass(frozen=True)
@@ -36,31 +37,17 @@ class AtomSymmetry:
 
 
 def atom_symmetry(atoms: Atoms, symprec: float = 1e-5) -> AtomSymmetry:
-    """Orbits of the atoms under the crystal's space group (spglib, tolerance ``symprec`` Å)."""
-    cell = (np.asarray(atoms.cell), atoms.get_scaled_positions(wrap=False), atoms.numbers)
-    sym = spglib.get_symmetry(cell, symprec=symprec)
-    s = cell[1]
+    """Orbits of the atoms under the crystal's space group (``harmonic.crystal_symmetry``, spglib
+    tolerance ``symprec`` Å): for each atom, the first operation in spglib's order that sends its
+    representative onto it."""
+    sym = crystal_symmetry(np.asarray(atoms.cell), atoms.get_scaled_positions(wrap=False), atoms.numbers, symprec)
     n = len(atoms)
-    rep_of = np.asarray(sym["equivalent_atoms"])
-    rotations = np.zeros((n, 3, 3), int)
-    perms = np.zeros((n, n), int)
-    shifts = np.zeros((n, n, 3), int)
-    found = np.zeros(n, bool)
-    for W, w in zip(sym["rotations"], sym["translations"]):
-        image = s @ W.T + w  # (N, 3)
-        diff = image[:, None, :] - s[None, :, :]  # image of a vs atom b
-        match = (np.abs(diff - np.rint(diff)) < symprec * 10).all(axis=2) & (atoms.numbers[:, None] == atoms.numbers[None, :])
-        if not (match.sum(axis=1) == 1).all():
-            continue
-        pi = match.argmax(axis=1)
-        t = np.rint(image - s[pi]).astype(int)
-        for i in range(n):
-            r = rep_of[i]
-            if not found[i] and pi[r] == i:
-                rotations[i], perms[i], shifts[i], found[i] = W, pi, t, True
-    if not found.all():
+    rep_of = np.array(sym.equivalent_atoms)
+    hits = (sym.permutations[:, rep_of] == np.arange(n)) & sym.matched[:, None]  # (n_ops, N): g sends rep(i) to i
+    if not hits.any(axis=0).all():
         raise RuntimeError("could not find a symmetry operation for every atom; use use_symmetry=False")
-    return AtomSymmetry(np.unique(rep_of), rep_of, rotations, perms, shifts)
+    op = hits.argmax(axis=0)
+    return AtomSymmetry(np.unique(rep_of), rep_of, sym.rotations[op].astype(int), sym.permutations[op], sym.lattice_shifts[op])
 
 
 def expand_rows(rep_rows: dict, translations: np.ndarray, atoms: Atoms, sym: AtomSymmetry):

@@ -16,6 +16,7 @@ from ase import Atoms
 
 from .graph import Graph
 from .neighbors import neighbor_edges, species_indices
+from .validation import require_periodic
 
 
 @dataclass(frozen=True)
@@ -58,8 +59,7 @@ def build_cluster(atoms: Atoms, cutoff: float, hops: int, species, energy_hops: 
         species: element symbols of the model (for ``graph.species``).
         energy_hops: nodes with hop count ≤ this get energy weight 1, the rest 0.
     """
-    if not np.all(atoms.pbc):
-        raise ValueError("extended clusters need a crystal periodic in all three directions")
+    require_periodic(atoms, context="extended clusters")
     n_cell = len(atoms)
     senders, receivers, cell_shifts = neighbor_edges(atoms, cutoff)
     if len(senders) == 0:

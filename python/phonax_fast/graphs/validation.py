@@ -45,3 +45,41 @@ def validate_structure(atoms: Atoms, species=None) -> None:
         raise ValueError(
             f"atoms {i[k]} and {j[k]} (or a periodic image) are {d[k]:.3f} Å apart, closer than {MIN_DISTANCE} Å: overlapping atoms"
         )
+
+
+def require_crystal(atoms: Atoms, species=None, *, context: str = "phonons") -> None:
+    """The check at each crystal entry point: a valid structure (``validate_structure``) that is
+    periodic along all three cell vectors; ``ValueError`` naming the problem otherwise.
+
+    ``context`` names the computation in the message (``"Phonons"``, ``"crystal force constants"``).
+    """
+    require_periodic(atoms, context=context)
+    validate_structure(atoms, species)
+
+
+def require_periodic(atoms: Atoms, *, context: str) -> None:
+    """Only the periodicity part of :func:`require_crystal` (no neighbour list): for builders
+    below the entry points, such as extended clusters."""
+    _require_atoms(atoms)
+    if not np.all(atoms.pbc):
+        raise ValueError(
+            f"{context} requires a crystal periodic in all three directions (atoms.pbc is {np.asarray(atoms.pbc).tolist()}); "
+            "use Vibrations for an isolated molecule"
+        )
+
+
+def require_molecule(atoms: Atoms, species=None, *, context: str = "molecular vibrations") -> None:
+    """The check at each molecule entry point: a valid structure without periodic boundary
+    conditions; ``ValueError`` naming the problem otherwise."""
+    _require_atoms(atoms)
+    if np.any(atoms.pbc):
+        raise ValueError(
+            f"{context} works on isolated molecules only (atoms.pbc is {np.asarray(atoms.pbc).tolist()}; set atoms.pbc = False); "
+            "use Phonons for a crystal"
+        )
+    validate_structure(atoms, species)
+
+
+def _require_atoms(atoms) -> None:
+    if not isinstance(atoms, Atoms):
+        raise TypeError(f"expected an ase.Atoms, got {type(atoms).__name__}")

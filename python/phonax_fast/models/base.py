@@ -11,7 +11,8 @@ is: it is not saved, and loaded models use ``"auto"`` (a ``backend`` stored by o
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
+from typing import Any
 from pathlib import Path
 
 import jax
@@ -20,6 +21,7 @@ import numpy as np
 
 from ..fileio import atomic_write
 from ..graphs.graph import Graph
+from ..ops.convolution import BACKENDS
 
 MODEL_CLASSES: dict[str, type] = {}
 FORMAT_VERSION = 1
@@ -41,17 +43,24 @@ def register_model(name: str):
     return wrap
 
 
+@dataclass(frozen=True)
 class EnergyModel:
-    """Interface of energy models: ``config`` (hyper-parameters) and ``params`` (weights).
+    """An energy model: ``config`` (hyper-parameters) and ``params`` (weights).
 
     Subclasses define ``config_class`` (a frozen dataclass of hyper-parameters),
-    ``init_params(config, key)`` and ``apply(params, graph) -> (n_nodes,) atomic energies in eV``
-    (a pure, jit-able function); ``config`` has
+    ``init_params(config, key)`` and ``energy_function(config, params, graph) -> (n_nodes,)``
+    atomic energies in eV (a pure, jit-able function, as static methods); ``config`` has
     ``species``, ``cutoff`` (Å) and ``num_layers`` (message-passing steps, the receptive
     field in hops).
     """
 
+    config: Any
+    params: dict
     model_name = "?"
+
+    def apply(self, params: dict, graph: Graph) -> jnp.ndarray:
+        """(n_nodes,) atomic energies in eV for weights ``params`` (pure in ``params`` and ``graph``)."""
+        return type(self).energy_function(self.config, params, graph)
 
     @property
     def species(self) -> tuple[str, ...]:
@@ -85,8 +94,6 @@ class EnergyModel:
     def with_backend(self, backend: str) -> "EnergyModel":
         """The same model and weights evaluated by another convolution backend ("auto", "e3nn" or
         "fused", see :func:`phonax_fast.ops.convolution.resolve_backend`)."""
-        from ..ops.convolution import BACKENDS
-
         if backend not in BACKENDS:
             raise ValueError(f"unknown convolution backend {backend!r}; available: {BACKENDS}")
         return replace(self, config=replace(self.config, backend=backend))

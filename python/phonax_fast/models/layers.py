@@ -12,6 +12,8 @@ import e3nn_jax as e3nn
 import jax
 import jax.numpy as jnp
 
+from ..graphs.graph import edge_vectors
+
 
 def init_linear(key, irreps_in, irreps_out) -> dict:
     """Weights of an equivariant linear map: one (mul_in, mul_out) matrix per matching irrep pair."""
@@ -111,8 +113,6 @@ def embed_graph(config, embedding: jnp.ndarray, graph):
         (edge spherical harmonics (E, sh_irreps), radial basis (E, num_basis),
         species one-hot (n, n_species), initial node features (n, channels×0e)).
     """
-    from ..graphs.graph import edge_vectors
-
     dtype = graph.positions.dtype
     vectors = edge_vectors(graph)
     sh = e3nn.spherical_harmonics(config.sh_irreps, vectors, normalize=True, normalization="component")

@@ -142,15 +142,9 @@ def node_energies(config: MACEConfig, params: dict, graph: Graph) -> jnp.ndarray
 
 
 @register_model("MACE")
-@dataclass(frozen=True)
 class MACE(EnergyModel):
-    """A MACE energy model: hyper-parameters (``config``) and weights (``params``)."""
+    """A MACE energy model: hyper-parameters (``config``, a ``MACEConfig``) and weights (``params``)."""
 
     config_class = MACEConfig
     init_params = staticmethod(init_params)
-
-    config: MACEConfig
-    params: dict
-
-    def apply(self, params: dict, graph: Graph) -> jnp.ndarray:
-        return node_energies(self.config, params, graph)
+    energy_function = staticmethod(node_energies)

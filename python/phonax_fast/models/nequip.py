@@ -101,15 +101,9 @@ def node_energies(config: NequIPConfig, params: dict, graph: Graph) -> jnp.ndarr
 
 
 @register_model("NequIP")
-@dataclass(frozen=True)
 class NequIP(EnergyModel):
-    """A NequIP energy model: hyper-parameters (``config``) and weights (``params``)."""
+    """A NequIP energy model: hyper-parameters (``config``, a ``NequIPConfig``) and weights (``params``)."""
 
     config_class = NequIPConfig
     init_params = staticmethod(init_params)
-
-    config: NequIPConfig
-    params: dict
-
-    def apply(self, params: dict, graph: Graph) -> jnp.ndarray:
-        return node_energies(self.config, params, graph)
+    energy_function = staticmethod(node_energies)

@@ -1,7 +1,7 @@
-"""Phonons of crystals: force constants → dynamical matrices → bands, DOS, phonopy files."""
+"""Phonons of crystals: the ``Phonons`` facade (structure → force constants → bands, mesh
+properties, irreps, files) and band paths."""
 
 from .bands import BandPath, BandStructure, band_path
-from .force_constants import ForceConstants
 from .phonons import Phonons
 
-__all__ = ["BandPath", "BandStructure", "ForceConstants", "Phonons", "band_path"]
+__all__ = ["BandPath", "BandStructure", "Phonons", "band_path"]

@@ -7,10 +7,17 @@ from pathlib import Path
 import numpy as np
 from ase import Atoms
 
-from ..graphs.validation import validate_structure
+from ..forceconstants.crystal import crystal_force_constants
+from ..graphs.validation import require_crystal
+from ..harmonic.force_constants import ForceConstants
+from ..interop.files import write_band_yaml, write_force_constants, write_phonopy_params, write_total_dos
+from ..interop.phonopy_export import to_phonopy
+from ..interop.phonopy_import import force_constants_from_phonopy
+from ..plotting import plot_band_structure, plot_dos, save_figure
+from ..qgrid import mesh_dos, mesh_projected_dos, mesh_thermal_properties
 from ..units import convert_frequency
+from ..vibrations.crystal_irreps import crystal_irreps
 from .bands import BandStructure, band_path, path_distances
-from .force_constants import ForceConstants
 
 
 class Phonons:
@@ -27,9 +34,7 @@ class Phonons:
     """
 
     def __init__(self, atoms: Atoms, model, *, construction: str = "auto", block_size: int | None = None):
-        if not np.all(atoms.pbc):
-            raise ValueError("Phonons needs a crystal periodic in all three directions; use Vibrations for molecules")
-        validate_structure(atoms, model.species)
+        require_crystal(atoms, model.species, context="Phonons")
         self.atoms = atoms.copy()
         self.model = model
         self.construction = construction
@@ -48,8 +53,6 @@ class Phonons:
     @classmethod
     def from_phonopy(cls, phonon) -> "Phonons":
         """Phonons from a ``phonopy.Phonopy`` with force constants (its primitive cell is used)."""
-        from .phonopy_bridge import force_constants_from_phonopy
-
         return cls.from_force_constants(force_constants_from_phonopy(phonon))
 
     # -- force constants -------------------------------------------------------------------
@@ -57,9 +60,9 @@ class Phonons:
     def fcs(self) -> ForceConstants:
         """The compact force constants (computed on first access)."""
         if self._fcs is None:
-            from ..forceconstants.crystal import crystal_force_constants  # forceconstants → phonons, not back
-
-            self._fcs, self.construction = crystal_force_constants(self.atoms, self.model, self.construction, self.block_size)
+            self._fcs, self.construction = crystal_force_constants(
+                self.atoms, self.model, self.construction, self.block_size, check=False
+            )
         return self._fcs
 
     @property
@@ -96,27 +99,19 @@ class Phonons:
     # -- mesh properties (q-grid engine) ---------------------------------------------------
     def dos(self, mesh=(20, 20, 20), method: str = "tetrahedron", sigma: float | None = None, **kwargs):
         """(frequencies THz, DOS states/THz/cell) on a Γ-centred ``mesh``; see ``qgrid.mesh_dos``."""
-        from ..qgrid import mesh_dos
-
         return mesh_dos(self.fcs, mesh, method=method, sigma=sigma, **kwargs)
 
     def projected_dos(self, mesh=(20, 20, 20), method: str = "tetrahedron", sigma: float | None = None, **kwargs):
         """Projected DOS on a mesh; see ``qgrid.mesh_projected_dos``."""
-        from ..qgrid import mesh_projected_dos
-
         return mesh_projected_dos(self.fcs, mesh, method=method, sigma=sigma, **kwargs)
 
     def thermal_properties(self, temperatures, mesh=(20, 20, 20), **kwargs) -> dict:
         """Free energy (kJ/mol), entropy and heat capacity (J/K/mol) per unit cell; see ``qgrid``."""
-        from ..qgrid import mesh_thermal_properties
-
         return mesh_thermal_properties(self.fcs, mesh, np.atleast_1d(temperatures), **kwargs)
 
     # -- interoperability ------------------------------------------------------------------
     def to_phonopy(self, supercell_dims=None, tolerance: float = 1e-10, symmetry: bool = False):
-        """``phonopy.Phonopy`` holding these force constants; see ``phonopy_export.to_phonopy``."""
-        from .phonopy_export import to_phonopy
-
+        """``phonopy.Phonopy`` holding these force constants; see ``interop.to_phonopy``."""
         return to_phonopy(self.fcs, supercell_dims, tolerance, symmetry)
 
     def irreps(self, q=(0.0, 0.0, 0.0)):
@@ -125,17 +120,12 @@ class Phonons:
         The force constants are folded onto the smallest supercell commensurate with ``q``, which
         gives phonopy the exact dynamical matrix at ``q`` with the crystal's full symmetry.
         """
-        from ..vibrations.crystal_irreps import crystal_irreps
-
         q = np.asarray(q, dtype=float)
         dims = [next(n for n in range(1, 25) if abs(n * x - round(n * x)) < 1e-8) for x in q]
         return crystal_irreps(self.to_phonopy(supercell_dims=dims, symmetry=True), q)
 
     def write(self, out_dir, npoints: int = 101, mesh=(20, 20, 20), formats=("png", "pdf")) -> dict:
         """Write band and DOS plots and phonopy files into ``out_dir``; returns {name: path}."""
-        from .files import write_band_yaml, write_force_constants, write_phonopy_params, write_total_dos
-        from .plotting import plot_band_structure, plot_dos, save_figure
-
         out = Path(out_dir)
         bands = self.band_structure(npoints)
         freqs, dos = self.dos(mesh)

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..phonons.force_constants import ForceConstants
+from ..harmonic.degeneracy import DEGENERACY_TOLERANCE, degenerate_set_bounds
+from ..harmonic.force_constants import ForceConstants
 from .mesh import QMesh, regular_mesh
 from .smearing import gaussian_dos, gaussian_projected_dos
 from .solver import MeshSolver
@@ -156,10 +157,6 @@ def _mode_weights(vectors, matrix, direction) -> np.ndarray:
     return np.einsum("pc,qcb->qpb", matrix, amplitude)
 
 
-DEGENERACY_TOLERANCE = 1e-4
-"""THz; modes at one q-point this close share their projections (phonopy's degenerate-set cutoff)."""
-
-
 def average_over_degenerate_modes(weights, frequencies, tolerance: float = DEGENERACY_TOLERANCE) -> np.ndarray:
     """Projections averaged over each set of degenerate modes at each q-point.
 
@@ -172,17 +169,14 @@ def average_over_degenerate_modes(weights, frequencies, tolerance: float = DEGEN
     Args:
         weights: (n_q, n_proj, n_band) projections of the modes.
         frequencies: (n_q, n_band) THz, ascending along bands.
-        tolerance: THz; neighbouring modes closer than this are one set.
+        tolerance: THz; neighbouring modes closer than this (strictly) are one set
+            (``harmonic.degenerate_sets``; default phonopy's cutoff, ``DEGENERACY_TOLERANCE``).
 
     Returns:
         (n_q, n_proj, n_band): each mode's projections replaced by the mean over its set.
     """
-    n_q, _, n_band = weights.shape
-    bands = np.arange(n_band)
-    split = np.diff(frequencies, axis=1) >= tolerance  # (n_q, n_band - 1): a new set starts at b + 1
-    first = np.maximum.accumulate(np.where(np.pad(split, ((0, 0), (1, 0)), constant_values=True), bands, 0), axis=1)
-    stop = np.where(np.pad(split, ((0, 0), (0, 1)), constant_values=True), bands + 1, n_band)
-    stop = np.minimum.accumulate(stop[:, ::-1], axis=1)[:, ::-1]  # one past the last mode of each mode's set
+    n_q = weights.shape[0]
+    first, stop = degenerate_set_bounds(frequencies, tolerance)  # (n_q, n_band): mode b's set is first:stop
     cumulative = np.concatenate([np.zeros((n_q, weights.shape[1], 1)), np.cumsum(weights, axis=2)], axis=2)
     total = np.take_along_axis(cumulative, stop[:, None, :], 2) - np.take_along_axis(cumulative, first[:, None, :], 2)
     return total / (stop - first)[:, None, :]

@@ -36,8 +36,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..phonons.force_constants import CHECK_QPOINTS, ForceConstants, bloch_sum, is_hermitian, position_phases
-from .mesh import symmetry_dataset
+from ..harmonic.force_constants import CHECK_QPOINTS, ForceConstants, bloch_sum, is_hermitian, position_phases
+from ..harmonic.symmetry import crystal_symmetry
 
 
 @jax.tree_util.register_dataclass  # a pytree: its arrays can be placed on devices and traced
@@ -146,20 +146,13 @@ def _components(atoms) -> np.ndarray:
 
 
 def inversion_pairs(cell, scaled_positions, numbers, symprec: float = 1e-5) -> np.ndarray | None:
-    """P(i) for an inversion {−1|t} of the crystal (the first spglib lists), (N,) int, or None
-    if it has none (or spglib finds no symmetry)."""
+    """P(i) for an inversion {−1|t} of the crystal (the first spglib lists whose atom images match,
+    ``harmonic.crystal_symmetry``), (N,) int, or None if it has none (or spglib finds no symmetry)."""
     try:
-        symmetry = symmetry_dataset(cell, scaled_positions, numbers, symprec)
+        symmetry = crystal_symmetry(cell, scaled_positions, numbers, symprec)
     except ValueError:
         return None
-    positions = np.asarray(scaled_positions, float)
-    for rotation, translation in zip(symmetry.rotations, symmetry.translations):
-        if not np.array_equal(rotation, -np.eye(3, dtype=int)):
-            continue
-        delta = (translation - positions)[:, None, :] - positions[None, :, :]  # image of i − atom j
-        delta -= np.rint(delta)
-        distance = np.linalg.norm(delta @ np.asarray(cell), axis=2)  # Å, (i, j)
-        pairing = distance.argmin(axis=1)
-        if np.all(distance[np.arange(len(pairing)), pairing] < 10 * symprec):
-            return pairing
-    return None
+    inversions = (symmetry.rotations == -np.eye(3, dtype=int)).all(axis=(1, 2)) & symmetry.matched
+    if not inversions.any():
+        return None
+    return np.array(symmetry.permutations[inversions.argmax()])

@@ -1,4 +1,4 @@
-"""Regular q-point meshes and their irreducible parts (symmetry from spglib).
+"""Regular q-point meshes and their irreducible parts (point group from ``harmonic.crystal_symmetry``).
 
 Grid points are numbered like spglib and phonopy: address ``a`` (integers, taken modulo the mesh)
 has index ``a0 + a1·n0 + a2·n0·n1`` and sits at ``q = (a + shift/2) / mesh`` in reduced
@@ -7,12 +7,13 @@ coordinates of the reciprocal lattice, ``shift`` being 0 (Γ-centred) or 1 (half
 
 from __future__ import annotations
 
-import functools
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import spglib
+
+from ..harmonic.symmetry import crystal_symmetry
 
 
 @dataclass(frozen=True)
@@ -51,32 +52,6 @@ class QMesh:
     def is_full(self) -> bool:
         """True when every grid point is its own irreducible point (no symmetry reduction)."""
         return len(self.qpoints) == self.n_grid
-
-
-def symmetry_dataset(cell, scaled_positions, numbers, symprec: float):
-    """spglib's symmetry dataset of the crystal (read-only: shared by callers with equal inputs).
-
-    Raises:
-        ValueError: if spglib cannot determine the symmetry.
-    """
-    cell, positions = np.asarray(cell, float), np.asarray(scaled_positions, float)
-    numbers = np.asarray(numbers, np.intc)
-    return _symmetry_dataset(cell.tobytes(), positions.tobytes(), numbers.tobytes(), float(symprec))
-
-
-@functools.lru_cache(maxsize=8)
-def _symmetry_dataset(cell: bytes, positions: bytes, numbers: bytes, symprec: float):
-    lattice, scaled = np.frombuffer(cell).reshape(3, 3), np.frombuffer(positions).reshape(-1, 3)
-    dataset = spglib.get_symmetry_dataset((lattice, scaled, np.frombuffer(numbers, np.intc)), symprec=symprec)
-    if dataset is None:
-        raise ValueError("spglib could not determine the symmetry of the structure")
-    return dataset
-
-
-def _point_group(cell, positions, numbers, symprec: float) -> np.ndarray:
-    """Distinct rotations (n_rot, 3, 3) of the crystal's point group, on the lattice basis."""
-    rotations = symmetry_dataset(cell, positions, numbers, symprec).rotations
-    return np.unique(np.asarray(rotations, dtype=np.intc), axis=0)
 
 
 def _preserves_grid(rotations: np.ndarray, mesh: np.ndarray, shift: np.ndarray) -> bool:
@@ -130,7 +105,7 @@ def regular_mesh(
     shift = np.broadcast_to(given_shift.astype(int), (3,)).copy()
     rotations = np.eye(3, dtype=np.intc)[None]
     if symmetry:
-        point_group = _point_group(np.asarray(cell, float), np.asarray(scaled_positions, float), numbers, symprec)
+        point_group = crystal_symmetry(cell, scaled_positions, numbers, symprec).point_group
         if _preserves_grid(point_group, mesh, shift):
             rotations = point_group
         else:

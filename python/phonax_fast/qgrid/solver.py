@@ -52,7 +52,7 @@ from jax.experimental import multihost_utils
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from threadpoolctl import ThreadpoolController
 
-from ..phonons.force_constants import CHECK_QPOINTS, ForceConstants, bloch_sum, hermitian_part, is_hermitian
+from ..harmonic.force_constants import CHECK_QPOINTS, ForceConstants, bloch_sum, hermitian_part, is_hermitian
 from ..progress import progress_bar
 from ..units import eigenvalues_to_thz
 from .inversion import InversionForm

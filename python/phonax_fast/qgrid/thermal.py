@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..phonons.force_constants import ForceConstants
-from ..units import AVOGADRO, EV, EV_PER_THZ, KB_EV
+from ..harmonic.force_constants import ForceConstants
+from ..units import EV_PER_THZ, KB_EV, KJ_PER_MOL_PER_EV
 from .mesh import regular_mesh
 from .solver import MeshSolver
-
-KJ_PER_MOL_PER_EV = EV * AVOGADRO / 1000.0
 
 
 class ThermalAccumulator:

@@ -10,8 +10,9 @@ Example (every key but ``model`` and ``data.train`` is optional)::
       seed: 0
     # init_from: start.npz      # … or the weights of a saved model
     data:
-      root: phonopy-sdist       # folder that relative data paths refer to; "phonopy-sdist" is
-                                # phonopy's source distribution (fetched with pip); default: the config's folder
+      root: phonopy-sdist       # folder that relative data paths refer to; default: the config's folder.
+                                # "phonopy-sdist" stands for phonopy's extracted source distribution, a
+                                # folder the caller supplies (from_file(..., data_root=DIR)); nothing is downloaded
       train:
         - phonopy: example/Si-gruneisen/orig/POSCAR-unitcell
           force_sets: example/Si-gruneisen/orig/FORCE_SETS
@@ -54,7 +55,9 @@ from pathlib import Path
 
 import numpy as np
 import yaml
+from ase import Atoms
 
+from ..units import CM1_PER_THZ, THZ_PER_SQRT_EV_A2_AMU, length_factor
 from .data import (
     Sample,
     load_phonopy,
@@ -63,7 +66,6 @@ from .data import (
     read_orca_hess,
     read_phonopy,
 )
-from .phonopy_sdist import phonopy_source
 from .trainer import OptimConfig
 
 PHONOPY_SDIST = "phonopy-sdist"
@@ -98,16 +100,20 @@ class TrainConfig:
     checkpoint: Path | None = Path("checkpoint.npz")
 
     @classmethod
-    def from_file(cls, path) -> TrainConfig:
+    def from_file(cls, path, data_root=None) -> TrainConfig:
+        """Read a YAML configuration; ``data_root`` (a folder) replaces its ``data.root`` (see :meth:`from_dict`)."""
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"no training configuration at {path}")
         raw = yaml.safe_load(path.read_text()) or {}
-        return cls.from_dict(raw, path.parent)
+        return cls.from_dict(raw, path.parent, data_root)
 
     @classmethod
-    def from_dict(cls, raw: dict, base: Path) -> TrainConfig:
-        """Parse a configuration dict; relative output paths are taken relative to ``base``."""
+    def from_dict(cls, raw: dict, base: Path, data_root=None) -> TrainConfig:
+        """Parse a configuration dict; relative output paths are taken relative to ``base``.
+
+        ``data_root``: the folder relative data paths refer to, replacing ``data.root`` (which is
+        taken relative to ``base``); needed where ``data.root`` is ``"phonopy-sdist"``."""
         known = {"model", "init_from", "data", "phonons", "spectra", "loss_weights", "batch_size", "epochs", "seed",
                  "hessian_projections", "optimizer", "valid_every", "checkpoint_every", "output"}
         unknown = set(raw) - known
@@ -118,8 +124,11 @@ class TrainConfig:
         data = raw.get("data") or {}
         if not data.get("train"):
             raise ValueError("the configuration needs data.train: a list of data sources")
-        root = data.get("root")
-        data_root = PHONOPY_SDIST if root == PHONOPY_SDIST else base / (root or ".")
+        if data_root is not None:
+            data_root = Path(data_root)
+        else:
+            root = data.get("root")
+            data_root = PHONOPY_SDIST if root == PHONOPY_SDIST else base / (root or ".")
         spectra = list(raw.get("spectra") or [])
         for source in [*data["train"], *data.get("valid", []), *(raw.get("phonons") or {}).values(), *spectra]:
             _check_source(source)
@@ -145,8 +154,23 @@ class TrainConfig:
         )
 
     def root(self) -> Path:
-        """The folder relative data paths refer to (fetching phonopy's sdist if asked for)."""
-        return phonopy_source() if self.data_root == PHONOPY_SDIST else Path(self.data_root)
+        """The folder relative data paths refer to.
+
+        Raises:
+            ValueError: ``data.root`` is ``"phonopy-sdist"`` and no folder was supplied for it, or the
+                folder does not exist.
+        """
+        if self.data_root == PHONOPY_SDIST:
+            raise ValueError(
+                f"data.root is {PHONOPY_SDIST!r}: phonopy's source distribution, which phonax_fast does not "
+                "download. Give its extracted folder (phonopy-X.Y.Z, with example/ and test/) as the data root: "
+                "TrainConfig.from_file(config, data_root=DIR), or a path in data.root (in a source checkout, "
+                "`python -m studies.phonopy_sdist` fetches it)"
+            )
+        root = Path(self.data_root)
+        if not root.is_dir():
+            raise ValueError(f"the data root {root} (data.root: the folder relative data paths refer to) is not a folder")
+        return root
 
 
 def _check_source(source: dict) -> None:
@@ -201,11 +225,6 @@ def read_spectrum_source(source: dict, root: Path) -> list[tuple]:
 
 
 def _spectrum_npz(path, data: dict, found: list, source: dict):
-    from ase import Atoms
-
-    from ..units import CM1_PER_THZ, THZ_PER_SQRT_EV_A2_AMU
-    from .data import _unit_factors
-
     if len(found) > 1:
         raise ValueError(f"{path}: give one of {SPECTRUM_KEYS}, not both")
     if "numbers" not in data or "positions" not in data:
@@ -213,7 +232,7 @@ def _spectrum_npz(path, data: dict, found: list, source: dict):
     unknown = set(data) - {"numbers", "positions", "masses", *SPECTRUM_KEYS}
     if unknown:
         raise ValueError(f"{path}: unknown keys {sorted(unknown)} in a spectrum reference")
-    length = _unit_factors("eV", source.get("length_unit", "angstrom"))[1]
+    length = length_factor(source.get("length_unit", "angstrom"))
     atoms = Atoms(numbers=data["numbers"].astype(int), positions=np.asarray(data["positions"], float) * length)
     if "masses" in data:
         atoms.set_masses(data["masses"])

@@ -28,7 +28,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import phonopy
 from ase import Atoms
+from ase.calculators.singlepoint import SinglePointCalculator
+from ase.io import read, write
+from ase.stress import voigt_6_to_full_3x3_stress
+from phonopy.harmonic.force_constants import compact_fc_to_full_fc
+from phonopy.structure.cells import PrimitiveMatrixAutoDefaultWarning
+
+from ..fileio import atomic_write_named
+from ..units import ANGSTROM_PER_BOHR, EV_PER_HARTREE, energy_factor, length_factor
 
 
 @dataclass(frozen=True)
@@ -88,9 +97,6 @@ def read_extxyz(path, index=":", hessian_key: str = "hessian") -> list[Sample]:
     (eV/Å²) from ``atoms.info[hessian_key]`` or ``atoms.arrays[hessian_key]`` (see the module doc
     for the layouts).
     """
-    from ase.io import read
-    from ase.stress import voigt_6_to_full_3x3_stress
-
     frames = read(path, index=index)
     samples = []
     for k, atoms in enumerate([frames] if isinstance(frames, Atoms) else frames):
@@ -116,11 +122,6 @@ def read_extxyz(path, index=":", hessian_key: str = "hessian") -> list[Sample]:
 def write_extxyz(path, samples, hessian_key: str = "hessian") -> None:
     """Write samples as extended XYZ: energy, forces and stress as ASE calculator results, the
     Hessian (eV/Å²) as ``atoms.info[hessian_key]``, a (3N, 3N) matrix; :func:`read_extxyz` reads it back."""
-    from ase.calculators.singlepoint import SinglePointCalculator
-    from ase.io import write
-
-    from ..fileio import atomic_write_named
-
     frames = []
     for s in samples:
         atoms = s.atoms.copy()
@@ -134,18 +135,6 @@ def write_extxyz(path, samples, hessian_key: str = "hessian") -> None:
             atoms.info[hessian_key] = np.asarray(s.hessian).reshape(n3, n3)
         frames.append(atoms)
     atomic_write_named(Path(path), lambda name: write(name, frames, format="extxyz"))
-
-
-def _unit_factors(energy_unit: str, length_unit: str) -> tuple[float, float]:
-    from ase import units
-
-    energy = {"eV": 1.0, "hartree": units.Hartree, "kcal/mol": units.kcal / units.mol}
-    length = {"angstrom": 1.0, "bohr": units.Bohr}
-    if energy_unit not in energy:
-        raise ValueError(f"unknown energy unit {energy_unit!r}; use one of {sorted(energy)}")
-    if length_unit not in length:
-        raise ValueError(f"unknown length unit {length_unit!r}; use one of {sorted(length)}")
-    return energy[energy_unit], length[length_unit]
 
 
 def read_npz(path, *, energy_unit: str = "eV", length_unit: str = "angstrom") -> list[Sample]:
@@ -166,7 +155,7 @@ def read_npz(path, *, energy_unit: str = "eV", length_unit: str = "angstrom") ->
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no .npz file at {path}")
-    e_unit, l_unit = _unit_factors(energy_unit, length_unit)
+    e_unit, l_unit = energy_factor(energy_unit), length_factor(length_unit)
     with np.load(path, allow_pickle=False) as z:
         data = {k: np.asarray(z[k]) for k in z.files}
     missing = {"numbers", "positions"} - set(data)
@@ -217,8 +206,6 @@ def read_orca_hess(path) -> Sample:
     """The molecule and Hessian of an ORCA ``.hess`` file (``$hessian`` in Hartree/bohr², converted to
     eV/Å²; ``$atoms`` with masses in amu and coordinates in bohr; ``$act_energy`` in Hartree, taken as
     the energy label when present and non-zero)."""
-    from ase import units
-
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no ORCA .hess file at {path}")
@@ -239,7 +226,7 @@ def read_orca_hess(path) -> Sample:
         rows = [line.split() for line in sections["atoms"][1 : 1 + n]]
         symbols = [r[0] for r in rows]
         masses = np.array([float(r[1]) for r in rows])
-        positions = np.array([[float(x) for x in r[2:5]] for r in rows]) * units.Bohr
+        positions = np.array([[float(x) for x in r[2:5]] for r in rows]) * ANGSTROM_PER_BOHR
         if len(rows) != n or positions.shape != (n, 3):
             raise ValueError
     except (ValueError, IndexError):
@@ -250,9 +237,9 @@ def read_orca_hess(path) -> Sample:
     energy = None
     if sections.get("act_energy"):
         value = float(sections["act_energy"][0].split()[0])
-        energy = value * units.Hartree if value != 0.0 else None
+        energy = value * EV_PER_HARTREE if value != 0.0 else None
     atoms = Atoms([re.sub(r"[^A-Za-z]", "", s).capitalize() for s in symbols], positions=positions, masses=masses)
-    h = hessian * units.Hartree / units.Bohr**2
+    h = hessian * EV_PER_HARTREE / ANGSTROM_PER_BOHR**2
     return Sample(atoms, energy=energy, hessian=hessian_array(0.5 * (h + h.T), n, f"{path}: $hessian"))
 
 
@@ -287,14 +274,11 @@ def load_phonopy(path, *, force_sets=None, supercell_matrix=None):
         force_sets: a ``FORCE_SETS`` file when the forces are not inside ``path``.
         supercell_matrix: (3, 3) or (3,) integers, only for a unit-cell file.
     """
-    import phonopy
-
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no phonopy file at {path}")
     if force_sets is not None and not Path(force_sets).is_file():
         raise FileNotFoundError(f"no FORCE_SETS file at {force_sets}")
-    from phonopy.structure.cells import PrimitiveMatrixAutoDefaultWarning
 
     kwargs = {"force_sets_filename": force_sets, "is_nac": False, "log_level": 0, "primitive_matrix": "auto"}
     with warnings.catch_warnings():  # the primitive cell is detected on purpose
@@ -333,8 +317,6 @@ def phonopy_hessian_sample(phonon) -> Sample:
     fc = np.asarray(phonon.force_constants)
     n = len(phonon.supercell)
     if fc.shape != (n, n, 3, 3):  # compact (N_p, N_s, 3, 3) → full
-        from phonopy.harmonic.force_constants import compact_fc_to_full_fc
-
         fc = compact_fc_to_full_fc(phonon.primitive, fc)
     hessian = fc.transpose(0, 2, 1, 3)
     return Sample(to_atoms(phonon.supercell), forces=np.zeros((n, 3)), hessian=0.5 * (hessian + hessian.transpose(2, 3, 0, 1)))

@@ -24,8 +24,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..derivatives import batch_derivatives, hessian_vector_products
 from ..graphs.graph import Graph
+from ..graphs.neighbors import periodic_graph
+from ..graphs.validation import require_molecule
 from .batching import Batch
+from .spectrum_finetune import molecular_spectrum_loss, reference_eigenvalues, vibrational_projector
 
 BATCH_TERMS = ("energy", "forces", "stress", "hessian")
 LOSS_TERMS = (*BATCH_TERMS, "spectrum")
@@ -44,34 +48,12 @@ class Prediction(NamedTuple):
 def predict(model, params, batch: Batch) -> Prediction:
     """Energies, forces, stress and Hessian-vector products of ``model`` with weights ``params``.
 
-    Stress is (1/V) ∂E/∂ε for a homogeneous symmetric strain ε of each structure (ASE's sign).
+    Stress is (1/V) ∂E/∂ε for a homogeneous symmetric strain ε of each structure (ASE's sign);
+    all of it from :func:`~phonax_fast.derivatives.batch_derivatives`.
     """
-    graph, slots = batch.graph, batch.node_structure
-    n_slots = batch.energy.shape[0]
-    edge_slots = slots[graph.receivers]
-    eye = jnp.eye(3, dtype=graph.positions.dtype)
-
-    def energies(positions, strain):
-        deform = eye + 0.5 * (strain + jnp.swapaxes(strain, 1, 2))  # (G, 3, 3)
-        strained = graph._replace(
-            positions=jnp.einsum("ni,nij->nj", positions, deform[slots]),
-            shifts=jnp.einsum("ei,eij->ej", graph.shifts, deform[edge_slots]),
-        )
-        per_node = model.apply(params, strained) * graph.energy_weights
-        return jax.ops.segment_sum(per_node, slots, n_slots)
-
-    zero_strain = jnp.zeros((n_slots, 3, 3), graph.positions.dtype)
-
-    def gradients(positions):
-        return jax.grad(lambda x, s: energies(x, s).sum(), argnums=(0, 1))(positions, zero_strain)
-
-    if batch.tangents.shape[0]:
-        (de_dx, de_deps), linear = jax.linearize(gradients, graph.positions)
-        hvp = jax.vmap(lambda v: linear(v)[0])(batch.tangents)
-    else:
-        de_dx, de_deps = gradients(graph.positions)
-        hvp = batch.tangents
-    return Prediction(energies(graph.positions, zero_strain), -de_dx, de_deps / batch.volume[:, None, None], hvp)
+    e, de_dx, de_deps, hvp = batch_derivatives(model, params, batch.graph, batch.node_structure, batch.energy.shape[0],
+                                               batch.tangents)
+    return Prediction(e, -de_dx, de_deps / batch.volume[:, None, None], hvp)
 
 
 def _masked_mean(squares, mask, per_item: int):
@@ -112,14 +94,7 @@ def spectrum_target(atoms, reference, species, cutoff: float) -> SpectrumTarget:
     where ``reference`` was computed): ``reference`` is its vibrational eigenvalues (3N−6,) in
     eV/(Å²·amu), or a Cartesian Hessian (3N, 3N) / (N, 3, N, 3) in eV/Å² whose eigenvalues are
     taken with rigid-body modes projected out."""
-    from ..graphs.neighbors import periodic_graph
-    from ..graphs.validation import validate_structure
-    from .spectrum_finetune import reference_eigenvalues, vibrational_projector
-
-    if atoms.pbc.any():
-        raise ValueError(f"spectrum references are isolated molecules; {atoms.get_chemical_formula()} has "
-                         f"pbc={atoms.pbc.tolist()}")
-    validate_structure(atoms, species)
+    require_molecule(atoms, species, context=f"a spectrum reference ({atoms.get_chemical_formula()})")
     reference = np.asarray(reference, dtype=float)
     n3 = 3 * len(atoms)
     if reference.size == n3 * n3:
@@ -134,8 +109,6 @@ def spectrum_target(atoms, reference, species, cutoff: float) -> SpectrumTarget:
 
 def spectra_loss(model, params, spectra) -> jnp.ndarray:
     """Mean over the :class:`SpectrumTarget` s of mean_k (λ_k(model) − target_k)², (eV/(Å²·amu))²."""
-    from .spectrum_finetune import molecular_spectrum_loss
-
     if not spectra:
         raise ValueError("the spectrum loss needs reference spectra (SpectrumTarget s)")
     return sum(molecular_spectrum_loss(model, params, s.graph, s.projector, s.target) for s in spectra) / len(spectra)
@@ -170,13 +143,8 @@ def spectrum_loss(model, params, graph, bloch: jnp.ndarray, target: jnp.ndarray)
         mean_k (λ_k(model) − target_k)², (eV/(Å²·amu))².
     """
     n = graph.positions.shape[0]
-
-    def grad(x):
-        return jax.grad(lambda y: jnp.dot(graph.energy_weights, model.apply(params, graph._replace(positions=y))))(x)
-
-    _, linear = jax.linearize(grad, graph.positions)
     columns = jnp.concatenate([bloch.real, bloch.imag], axis=1).T.reshape(-1, n, 3)
-    hb = jax.vmap(linear)(columns).reshape(2, bloch.shape[1], 3 * n)
+    hb = hessian_vector_products(model, params, graph, columns).reshape(2, bloch.shape[1], 3 * n)
     hb = (hb[0] + 1j * hb[1]).T  # (3N, 3n_p) = H B
     d = bloch.conj().T @ hb
     eigenvalues = jnp.linalg.eigvalsh(0.5 * (d + d.conj().T))

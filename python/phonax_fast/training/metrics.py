@@ -5,9 +5,12 @@ from __future__ import annotations
 import jax
 import numpy as np
 
+from ..phonons import Phonons
+from ..units import eigenvalues_to_cm1
 from .batching import Batcher
+from .data import to_atoms
 from .losses import predict
-from .spectrum_finetune import eigenvalues_to_cm1, molecular_spectrum
+from .spectrum_finetune import molecular_spectrum
 
 _molecular_spectrum = jax.jit(molecular_spectrum)
 
@@ -68,9 +71,6 @@ def frequency_errors(model, reference, qpoints) -> dict:
     Returns:
         ``{"mae": …, "rmse": …, "max": …}`` over all bands and q-points, THz.
     """
-    from ..phonons import Phonons
-    from .data import to_atoms
-
     reference.run_qpoints(np.asarray(qpoints))
     ref = reference.get_qpoints_dict()["frequencies"]
     ours = Phonons(to_atoms(reference.primitive), model).frequencies(qpoints)

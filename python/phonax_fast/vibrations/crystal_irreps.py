@@ -5,6 +5,7 @@ phonopy finds the little group of q, the characters of every degenerate set of m
 characters: a Γ mode is IR-active when its irrep occurs in the vector representation
 (χ_v(R) = tr R) and Raman-active when it occurs in the symmetric square (χ_s = (tr(R)² + tr(R²))/2).
 Traces do not depend on the basis, so phonopy's integer (lattice-basis) rotations serve as they are.
+The space group is phonopy's own (``phonon.primitive_symmetry``), not ``harmonic.crystal_symmetry``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+from ..harmonic.degeneracy import DEGENERACY_TOLERANCE
 
 
 @dataclass(frozen=True)
@@ -43,13 +46,15 @@ class CrystalIrreps:
     raman_active: np.ndarray | None
 
 
-def crystal_irreps(phonon, q=(0.0, 0.0, 0.0), degeneracy_tolerance: float = 1e-4) -> CrystalIrreps:
+def crystal_irreps(phonon, q=(0.0, 0.0, 0.0), degeneracy_tolerance: float = DEGENERACY_TOLERANCE) -> CrystalIrreps:
     """Irreps and (at Γ) IR/Raman activity of the phonons of a ``phonopy.Phonopy`` at ``q``.
 
     Args:
         phonon: ``phonopy.Phonopy`` with force constants set; its primitive cell must be primitive.
         q: (3,) q-point in reduced coordinates of the primitive reciprocal lattice.
-        degeneracy_tolerance: THz; modes this close form one degenerate set.
+        degeneracy_tolerance: THz; consecutive modes closer than this (strictly) form one degenerate
+            set. phonopy's ``run_irreps`` finds the sets (its characters belong to them) by the rule
+            of ``harmonic.degenerate_sets``; the default is phonopy's cutoff, ``DEGENERACY_TOLERANCE``.
     """
     if phonon.force_constants is None:
         raise ValueError("the phonopy object has no force constants; produce or set them first")

@@ -6,28 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..units import CM1_PER_THZ, eigenvalues_to_thz
-
-
-def rigid_body_basis(positions: np.ndarray, masses: np.ndarray) -> np.ndarray:
-    """Orthonormal basis of rigid translations and infinitesimal rotations in mass-weighted coordinates.
-
-    Args:
-        positions: (N, 3) in Å.
-        masses: (N,) in amu.
-
-    Returns:
-        (3N, k) orthonormal columns, k = 6 (5 for a linear molecule, 3 for one atom): the
-        Eckart conditions' displacement directions √m_i·e_α and √m_i·(e_α × (r_i − r_com)).
-    """
-    x = positions - masses @ positions / masses.sum()
-    sqrt_m = np.sqrt(masses)[:, None, None]
-    eye = np.broadcast_to(np.eye(3), (len(x), 3, 3))
-    translations = sqrt_m * eye  # (N, α, β)
-    rotations = sqrt_m * np.cross(np.eye(3)[None, :, :], x[:, None, :])  # (N, α, β): e_α × r_i
-    vectors = np.concatenate([translations, rotations], axis=1).transpose(0, 2, 1).reshape(3 * len(x), 6)
-    u, s, _ = np.linalg.svd(vectors, full_matrices=False)
-    return u[:, s > 1e-6 * s.max()]
+from ..forceconstants.molecule import rigid_body_basis
+from ..units import eigenvalues_to_cm1
 
 
 @dataclass(frozen=True)
@@ -47,7 +27,7 @@ class NormalModes:
     @property
     def frequencies_cm1(self) -> np.ndarray:
         """(3N,) in cm⁻¹, imaginary ones negative."""
-        return eigenvalues_to_thz(self.eigenvalues) * CM1_PER_THZ
+        return eigenvalues_to_cm1(self.eigenvalues)
 
 
 def normal_modes(hessian: np.ndarray, positions: np.ndarray, masses: np.ndarray) -> NormalModes:

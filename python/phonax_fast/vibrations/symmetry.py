@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..harmonic.degeneracy import degenerate_sets
 from .irreps import MullikenLabeller, activities, characters, irreducible_subspaces, is_irreducible
 from .normal_modes import NormalModes
 from .point_group import PointGroup
@@ -37,7 +38,8 @@ def analyse(group: PointGroup, modes: NormalModes, degeneracy_tolerance: float) 
     Args:
         group: point group of the molecule (same atom order as the modes).
         modes: normal modes (mass-weighted eigenvectors).
-        degeneracy_tolerance: vibrations closer than this, in cm⁻¹, are analysed as one set.
+        degeneracy_tolerance: cm⁻¹; consecutive vibrations (ascending) at most this far apart chain
+            into one set (``harmonic.degenerate_sets`` with ``strict=False``).
     """
     freqs = modes.frequencies_cm1
     vib = np.where(~modes.rigid)[0]
@@ -48,7 +50,8 @@ def analyse(group: PointGroup, modes: NormalModes, degeneracy_tolerance: float) 
     raman = np.zeros(len(freqs), bool)
     labeller = MullikenLabeller(group)
     sets, unresolved = [], 0
-    for cluster in _clusters(vib, freqs, degeneracy_tolerance):
+    # vibrations chain when neighbours differ by at most (≤) the tolerance: strict=False
+    for cluster in [vib[s] for s in degenerate_sets(freqs[vib], degeneracy_tolerance, strict=False)]:
         basis = modes.vectors[:, cluster]
         lam = np.diag(modes.eigenvalues[cluster])
         parts = []  # (eigenvalue, vector, label, ir, raman, subspace number) per mode of the cluster
@@ -76,11 +79,3 @@ def analyse(group: PointGroup, modes: NormalModes, degeneracy_tolerance: float) 
         )
     adapted = NormalModes(eigenvalues, vectors, modes.rigid)
     return ModeSymmetry(adapted, labels, ir, raman, sorted(sets))
-
-
-def _clusters(indices: np.ndarray, freqs: np.ndarray, tolerance: float) -> list[np.ndarray]:
-    """Runs of ``indices`` (ascending frequency) whose neighbours differ by at most ``tolerance``."""
-    if len(indices) == 0:
-        return []
-    gaps = np.diff(freqs[indices]) > tolerance
-    return np.split(indices, np.where(gaps)[0] + 1)

@@ -9,13 +9,12 @@ import numpy as np
 from ase import Atoms
 
 from ..forceconstants.molecule import molecular_hessian
+from ..graphs.validation import require_molecule
 from ..fileio import atomic_write
-from ..units import CM1_PER_THZ, EV_PER_THZ, convert_frequency
+from ..units import CM1_PER_THZ, EV_PER_CM1, convert_frequency
 from .normal_modes import normal_modes
 from .point_group import find_point_group
 from .symmetry import analyse
-
-EV_PER_CM1 = EV_PER_THZ / CM1_PER_THZ
 
 
 class Vibrations:
@@ -60,15 +59,12 @@ class Vibrations:
     ):
         if (model is None) == (hessian is None):
             raise ValueError("give either a model or a hessian")
-        if not isinstance(atoms, Atoms):
-            raise TypeError(f"expected an ase.Atoms, got {type(atoms).__name__}")
-        if atoms.pbc.any():
-            raise ValueError("Vibrations is for isolated molecules: set atoms.pbc = False (use Phonons for crystals)")
+        require_molecule(atoms, model.species if model is not None else None, context="Vibrations")
         if len(atoms) < 2:
             raise ValueError("a single atom has no vibrations")
         self.atoms = atoms.copy()
         self.atoms.calc = None
-        self.hessian = molecular_hessian(atoms, model, block_size) if model is not None else np.asarray(hessian, dtype=float)
+        self.hessian = molecular_hessian(atoms, model, block_size, check=False) if model is not None else np.asarray(hessian, dtype=float)
         masses = atoms.get_masses()
         positions = atoms.get_positions()
         self.symmetry = find_point_group(atoms.numbers, positions, masses, symmetry_tolerance)

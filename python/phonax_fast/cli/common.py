@@ -1,0 +1,57 @@
+"""What the sub-commands share: structures, models, output folders, and how errors end a run.
+
+Exit codes: 0 success, 2 a user error (bad input: one line ``phonax-fast: error: …`` on stderr,
+no traceback), 130 interrupted (Ctrl-C: one line ``phonax-fast: interrupted``). Anything else is
+a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from ..graphs.validation import unknown_elements
+from ..interop.structures import read_structure
+from ..models import load
+
+USER_ERRORS = (ValueError, FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError, FileExistsError)
+EXIT_USER_ERROR = 2
+EXIT_INTERRUPTED = 130
+
+
+def run(args) -> int:
+    """Run ``args.run(args)``; user errors and Ctrl-C become one line on stderr and an exit code."""
+    try:
+        return args.run(args)
+    except USER_ERRORS as err:
+        print(f"phonax-fast: error: {err}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("phonax-fast: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def structure_and_model(structure: str, model_spec: str):
+    """(atoms, model) for a structure file or ``example:NAME`` and a model file or bundled name.
+
+    The model's elements are checked against the structure here, so the message can point to
+    ``--model``; ``ValueError`` if the structure has elements the model does not know.
+    """
+    atoms = read_structure(structure)
+    model = load(model_spec)
+    unknown = unknown_elements(atoms, model.species)
+    if unknown:
+        raise ValueError(f"{structure} has elements {unknown} that the model {str(model_spec)!r} does not know "
+                         f"(it knows {list(model.species)}); give a model trained on them with --model")
+    return atoms, model
+
+
+def output_folder(path) -> Path:
+    """``path`` as a folder results can be written into (created later, by the writers).
+
+    ``ValueError`` if it exists and is not a folder.
+    """
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"--out {path} exists and is not a folder")
+    return path

@@ -1,0 +1,44 @@
+"""``phonax-fast phonons STRUCTURE``: bands, DOS and phonopy files of a crystal."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from ..forceconstants import CONSTRUCTIONS
+from ..phonons import Phonons
+from .common import output_folder, structure_and_model
+
+
+def add_phonons_command(subparsers) -> argparse.ArgumentParser:
+    """Register ``phonons`` on an ``argparse`` sub-parser collection (``run`` = :func:`run_phonons`)."""
+    p = subparsers.add_parser("phonons", help="phonon bands, DOS and phonopy files of a crystal",
+                              formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("structure", help="structure file read by ase.io (CIF, POSCAR, extxyz…) or example:Si")
+    p.add_argument("--model", default="default", help="model file (.npz) or bundled model name")
+    p.add_argument("--out", default="phonons", type=Path, help="output folder")
+    p.add_argument("--npoints", type=int, default=151, help="q-points along the band path")
+    p.add_argument("--mesh", type=int, nargs=3, default=(16, 16, 16), help="Γ-centred q-mesh for the DOS")
+    p.add_argument("--construction", choices=CONSTRUCTIONS, default="auto", help="force-constant construction")
+    p.set_defaults(run=run_phonons)
+    return p
+
+
+def run_phonons(args) -> int:
+    """Run ``phonax-fast phonons`` for parsed ``args``; returns 0."""
+    out = output_folder(args.out)
+    atoms, model = structure_and_model(args.structure, args.model)
+    print(f"structure: {atoms.get_chemical_formula()} ({len(atoms)} atoms), model: {args.model} ({model.model_name}, "
+          f"cutoff {model.cutoff} Å, {model.num_layers} layers)")
+    ph = Phonons(atoms, model, construction=args.construction)
+    t0 = time.perf_counter()
+    fcs = ph.fcs
+    print(f"force constants: {ph.construction} construction, {len(fcs.translations)} lattice translations, "
+          f"{time.perf_counter() - t0:.1f} s; acoustic-sum-rule residual {ph.acoustic_sum_residual():.2e} eV/Å²")
+    written = ph.write(out, npoints=args.npoints, mesh=tuple(args.mesh))
+    gamma = ph.frequencies([[0, 0, 0]])[0]
+    print("Γ frequencies (THz): " + " ".join(f"{f:.3f}" for f in gamma))
+    for path in written.values():
+        print(f"wrote {path}")
+    return 0

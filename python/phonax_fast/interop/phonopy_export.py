@@ -1,0 +1,83 @@
+"""Our compact force constants → a ``phonopy.Phonopy`` object on a supercell that holds them exactly."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+from phonopy import Phonopy
+from phonopy.structure.atoms import PhonopyAtoms
+
+from ..harmonic.force_constants import ForceConstants
+
+_MAX_SUPERCELL = 40
+
+
+def significant_columns(fcs: ForceConstants, tolerance: float) -> np.ndarray:
+    """Indices l of translations whose blocks exceed ``tolerance`` × the largest block (max-abs norm)."""
+    n = fcs.n_atoms
+    size = np.abs(fcs.fc).reshape(n, len(fcs.translations), n, 9).max(axis=(0, 2, 3))
+    return np.where(size > tolerance * size.max())[0]
+
+
+def _images_are_shortest(fcs: ForceConstants, cols: np.ndarray, dims: np.ndarray) -> np.ndarray:
+    """Per axis, whether some kept pair vector has an image as short as itself in the ``dims`` supercell."""
+    cell = fcs.cell
+    d = fcs.translations[cols][:, None, None, :] + fcs.scaled_positions[None, None, :, :] - fcs.scaled_positions[None, :, None, :]
+    v = (d @ cell).reshape(-1, 3)
+    length = np.linalg.norm(v, axis=1)
+    crowded = np.zeros(3, bool)
+    for m in itertools.product((-1, 0, 1), repeat=3):
+        if m == (0, 0, 0):
+            continue
+        image = np.linalg.norm(v + (np.array(m) * dims) @ cell, axis=1)
+        if np.any(image < length + 1e-6):
+            crowded |= np.array(m) != 0
+    return crowded
+
+
+def supercell_dimensions(fcs: ForceConstants, tolerance: float = 1e-10) -> np.ndarray:
+    """Smallest diagonal supercell in which every significant force constant is the unique shortest image."""
+    cols = significant_columns(fcs, tolerance)
+    dims = 2 * np.abs(fcs.translations[cols]).max(axis=0) + 1
+    while True:
+        crowded = _images_are_shortest(fcs, cols, dims)
+        if not crowded.any():
+            return dims
+        dims = dims + 2 * crowded
+        if dims.max() > _MAX_SUPERCELL:
+            raise ValueError(f"force constants reach too far for a supercell of at most {_MAX_SUPERCELL} cells per axis")
+
+
+def to_phonopy(fcs: ForceConstants, supercell_dims=None, tolerance: float = 1e-10, symmetry: bool = False) -> Phonopy:
+    """A ``Phonopy`` with these force constants set on a diagonal supercell (compact form).
+
+    Args:
+        fcs: compact force constants.
+        supercell_dims: (3,) supercell along the cell vectors. Default: the smallest in which
+            every block larger than ``tolerance`` × the largest is the unique shortest image, so
+            phonopy's dynamical matrix equals ours at every q up to the aliasing of the blocks
+            below that tolerance. A smaller supercell folds (sums) the force constants onto it,
+            which is exact only at q-points commensurate with it.
+        symmetry: let phonopy search the supercell's symmetry (slow for thousands of atoms;
+            needed for phonopy's irreps and symmetry-reduced meshes).
+    """
+    dims = supercell_dimensions(fcs, tolerance) if supercell_dims is None else np.asarray(supercell_dims, dtype=int)
+    unitcell = PhonopyAtoms(cell=fcs.cell, scaled_positions=fcs.scaled_positions, numbers=fcs.numbers, masses=fcs.masses)
+    phonon = Phonopy(unitcell, supercell_matrix=np.diag(dims), primitive_matrix=np.eye(3), is_symmetry=symmetry)
+    sc = phonon.supercell
+    n = fcs.n_atoms
+    unit_coords = sc.scaled_positions * dims  # in units of the unit cell
+    atom_of = np.array([sc.u2u_map[r] for r in sc.s2u_map])
+    lattice_point = np.rint(unit_coords - fcs.scaled_positions[atom_of]).astype(int) % dims
+    index_of = np.empty((n, *dims), dtype=np.int64)  # supercell index of (atom j, T mod dims)
+    index_of[atom_of, lattice_point[:, 0], lattice_point[:, 1], lattice_point[:, 2]] = np.arange(len(sc))
+    p2s = np.asarray(phonon.primitive.p2s_map)
+    origin = np.rint(unit_coords[p2s] - fcs.scaled_positions).astype(int)  # cell of each primitive atom
+    t = (fcs.translations[None, :, :] + origin[:, None, :]) % dims  # (N, N_L, 3)
+    target = index_of[np.arange(n)[None, None, :], t[:, :, None, 0], t[:, :, None, 1], t[:, :, None, 2]]  # (N, N_L, N)
+    source = fcs.fc.reshape(n, len(fcs.translations), n, 3, 3)
+    fc = np.zeros((n, len(sc), 3, 3))
+    np.add.at(fc, (np.arange(n)[:, None, None], target), source)
+    phonon.force_constants = fc
+    return phonon

@@ -1,0 +1,104 @@
+"""Figures of phonon bands, densities of states and molecular stick spectra.
+
+The one plotting module of the package. It builds ``matplotlib.figure.Figure`` objects directly
+(no pyplot, no global backend selection: importing phonax_fast leaves a notebook's or the user's
+backend alone) and writes them atomically. Inputs are plain arrays or duck-typed result objects,
+so this module depends on nothing above ``fileio``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from .fileio import atomic_write
+
+
+def plot_band_structure(bands, dos=None, title: str | None = None) -> Figure:
+    """Figure of a band structure, with the DOS beside it when ``dos = (frequencies, values)``.
+
+    ``bands``: a ``phonons.BandStructure`` (``distances`` (n_q,), ``frequencies`` (n_q, 3N) in
+    ``unit``, ``labels`` [(distance, label)], ``path.segments``).
+    """
+    if dos is None:
+        fig = Figure(figsize=(6, 4.5))
+        ax = fig.subplots()
+    else:
+        fig = Figure(figsize=(7.5, 4.5))
+        ax, ax_dos = fig.subplots(1, 2, sharey=True, gridspec_kw={"width_ratios": [4, 1]})
+    start = 0
+    for seg in bands.path.segments:
+        stop = start + len(seg)
+        ax.plot(bands.distances[start:stop], bands.frequencies[start:stop], color="C0", lw=1.2)
+        start = stop
+    ticks = bands.labels
+    ax.set_xticks([d for d, _ in ticks], [label for _, label in ticks])
+    for d, _ in ticks:
+        ax.axvline(d, color="0.7", lw=0.6)
+    ax.axhline(0.0, color="0.5", lw=0.6, ls="--")
+    ax.set_xlim(bands.distances[0], bands.distances[-1])
+    ax.set_ylabel(f"frequency ({bands.unit})")
+    if title:
+        ax.set_title(title)
+    if dos is not None:
+        freqs, values = dos
+        ax_dos.plot(values, freqs, color="C1")
+        ax_dos.fill_betweenx(freqs, 0, values, color="C1", alpha=0.3)
+        ax_dos.set_xlabel("DOS")
+        ax_dos.set_xlim(left=0)
+    fig.tight_layout()
+    return fig
+
+
+def plot_dos(frequencies, dos, unit: str = "THz", title: str | None = None) -> Figure:
+    """Figure of a density of states: ``frequencies`` (n,) in ``unit``, ``dos`` (n,) states/unit/cell."""
+    fig = Figure(figsize=(6, 4))
+    ax = fig.subplots()
+    ax.plot(frequencies, dos, color="C1")
+    ax.fill_between(frequencies, 0, dos, color="C1", alpha=0.3)
+    ax.set_xlabel(f"frequency ({unit})")
+    ax.set_ylabel(f"DOS (states/{unit}/cell)")
+    ax.set_ylim(bottom=0)
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_stick_spectrum(vib, title: str | None = None) -> Figure:
+    """Figure with one stick per degenerate set of molecular vibrations, height = degeneracy.
+
+    ``vib``: a ``vibrations.Vibrations``. Upper panel: IR-active sets; lower panel: Raman-active
+    sets; inactive sets are drawn grey and dashed in both. Each active stick is annotated with its
+    irrep. Frequencies in cm⁻¹ (imaginary ones at negative positions). No intensities: activity
+    comes from symmetry only.
+    """
+    fig = Figure(figsize=(7, 4.5))
+    axes = fig.subplots(2, 1, sharex=True)
+    freqs = vib.frequencies_cm1
+    for ax, active, name, color in ((axes[0], vib.ir_active, "IR", "C3"), (axes[1], vib.raman_active, "Raman", "C0")):
+        for s in vib.degenerate_sets:
+            nu, height = float(np.mean(freqs[s])), len(s)
+            if active[s[0]]:
+                ax.vlines(nu, 0, height, color=color, lw=2)
+                ax.annotate(vib.irreps[s[0]], (nu, height), textcoords="offset points", xytext=(0, 2), ha="center", fontsize=7)
+            else:
+                ax.vlines(nu, 0, height, color="0.6", lw=1, ls="--")
+        ax.set_ylabel(f"{name}\n(degeneracy)")
+        ax.set_ylim(0, 3.8)
+        ax.axvline(0.0, color="0.5", lw=0.6)
+    axes[1].set_xlabel("frequency (cm$^{-1}$; negative: imaginary)")
+    axes[0].set_title(title or f"{vib.atoms.get_chemical_formula()} ({vib.point_group})")
+    fig.tight_layout()
+    return fig
+
+
+def save_figure(fig: Figure, path) -> None:
+    """Save ``fig`` to ``path`` atomically (format from the suffix, e.g. .png or .pdf; 150 dpi)."""
+    path = Path(path)
+    atomic_write(path, lambda f: fig.savefig(f, format=path.suffix.lstrip(".") or "png", dpi=150))
+
+
+__all__ = ["plot_band_structure", "plot_dos", "plot_stick_spectrum", "save_figure"]
