@@ -202,17 +202,23 @@ def main(cases) -> None:
               f"{d['tetrahedron']:.1e}, {d['gaussian']:.1e}; {d['thermal']:.1e}", flush=True)
 
 
-if __name__ == "__main__":
+def command_line(doc: str, cases: dict, describe, worker, main) -> None:
+    """The ``python -m benchmarks.NAME`` entry of a subprocess-isolated comparison: ``--worker CASE
+    ENGINE`` prints one run as JSON (``worker(case, engine)``), else ``main(names)`` prints the table
+    of the cases named (all by default); ``describe(name, case)`` explains a case in ``--help``."""
     if len(sys.argv) == 4 and sys.argv[1] == "--worker":
         print(json.dumps(worker(sys.argv[2], sys.argv[3])))
-    else:
-        parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-        parser.add_argument("cases", nargs="*", metavar="CASE",
-                            help="cases to run (default all): " + ", ".join(
-                                f"{name} ({'x'.join(map(str, fold))} Si cells, mesh {mesh}^3)"
-                                for name, (fold, mesh) in CASES.items()))
-        cases = parser.parse_args().cases
-        unknown = sorted(set(cases) - set(CASES))
-        if unknown:
-            parser.error(f"unknown case(s) {unknown}; choose from {list(CASES)}")
-        main(cases or list(CASES))
+        return
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("cases", nargs="*", metavar="CASE", help="cases to run (default all): " + ", ".join(
+        f"{name} ({describe(name, case)})" for name, case in cases.items()))
+    names = parser.parse_args().cases
+    unknown = sorted(set(names) - set(cases))
+    if unknown:
+        parser.error(f"unknown case(s) {unknown}; choose from {list(cases)}")
+    main(names or list(cases))
+
+
+if __name__ == "__main__":
+    command_line(__doc__, CASES, lambda name, case: f"{'x'.join(map(str, case[0]))} Si cells, mesh {case[1]}^3",
+                 worker, main)

@@ -55,3 +55,31 @@ def load_tio2() -> phonopy.Phonopy:
     d = phonopy_test_dir()
     return phonopy.load(d / "phonopy_disp_TiO2.yaml", force_sets_filename=d / "FORCE_SETS_TiO2", is_nac=False,
                         produce_fc=True, is_compact_fc=True, log_level=0)
+
+
+POLAR = {  # name: (folder of phonopy's sdist, displacement file, force sets, BORN), all DFT (VASP)
+    "NaCl": ("test", "phonopy_disp_NaCl.yaml", "FORCE_SETS_NaCl", "BORN_NaCl"),  # rocksalt, 2×2×2 conventional
+    "MgO": ("example/MgO", "phonopy_disp.yaml", "FORCE_SETS", "BORN"),  # rocksalt, 2×2×2 conventional
+    "ZnO": ("example/ZnO", "phonopy_disp.yaml", "FORCE_SETS", "BORN"),  # wurtzite: anisotropic ε∞ and Z*
+}
+
+
+def load_polar(name: str, method: str = "gonze") -> phonopy.Phonopy:
+    """A polar crystal of ``POLAR`` with compact force constants from its DFT forces and its BORN
+    file, the non-analytic correction by ``method`` ("gonze" or "wang")."""
+    import warnings
+
+    folder, disp, forces, born = POLAR[name]
+    d = phonopy_sdist() / folder
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # phonopy's notes on its primitive_matrix="auto" default
+        ph = phonopy.load(d / disp, force_sets_filename=d / forces, born_filename=d / born, produce_fc=True,
+                          is_compact_fc=True, log_level=0)
+    ph.nac_params = {**ph.nac_params, "method": method}
+    return ph
+
+
+def born_file(name: str) -> Path:
+    """The BORN file of a crystal of ``POLAR``."""
+    folder, _, _, born = POLAR[name]
+    return phonopy_sdist() / folder / born

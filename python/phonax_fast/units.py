@@ -27,6 +27,10 @@ EV_PER_THZ = MEV_PER_THZ * 1e-3
 EV_PER_CM1 = EV_PER_THZ / CM1_PER_THZ  # hc·1 cm⁻¹ in eV
 KJ_PER_MOL_PER_EV = EV * AVOGADRO / 1000.0  # 1 eV per formula unit in kJ/mol
 
+# e²/(4πε₀) in eV·Å: phonopy's Hartree·Bohr (its physical_units), the default unit factor of the
+# non-analytic correction (Born charges in e, ε∞ unitless, lengths in Å → eV/Å²)
+NAC_UNIT_FACTOR = 14.39965172592227
+
 FREQUENCY_UNITS = {"THz": 1.0, "cm-1": CM1_PER_THZ, "meV": MEV_PER_THZ}
 
 

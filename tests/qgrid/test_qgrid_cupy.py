@@ -77,6 +77,20 @@ def test_cupy_path_hermitises_like_the_host_path(stand_in, phonopy_si):
     np.testing.assert_allclose(solver.frequencies(q), noisy.frequencies(q), rtol=0, atol=1e-9)
 
 
+def _compare_nac():
+    from reference_data import load_polar
+
+    fcs = force_constants_from_phonopy(load_polar("ZnO"))  # Gonze–Lee: the Ewald sum runs on the GPU
+    q = np.random.default_rng(7).uniform(-1, 1, size=(9, 3))
+    cupy = MeshSolver(fcs, eigensolver="cupy", progress=None, chunk_size=4)
+    assert cupy.form is None  # no real form with a non-analytic correction
+    np.testing.assert_allclose(cupy.frequencies(q), fcs.frequencies(q), rtol=0, atol=1e-9)
+
+
+def test_cupy_path_includes_nac(stand_in):
+    _compare_nac()
+
+
 def test_cupy_path_needs_cupy(monkeypatch, phonopy_si):
     monkeypatch.setitem(sys.modules, "cupy", None)  # import cupy raises ImportError
     with pytest.raises(ValueError, match=r"eigensolver='cupy' needs cupy and a CUDA GPU"):
@@ -88,3 +102,9 @@ def test_cupy_path_needs_cupy(monkeypatch, phonopy_si):
 def test_cupy_path_on_the_gpu(crystal, real_form):
     pytest.importorskip("cupy")
     _compare(crystal, real_form)
+
+
+@pytest.mark.gpu
+def test_cupy_path_with_nac_on_the_gpu():
+    pytest.importorskip("cupy")
+    _compare_nac()

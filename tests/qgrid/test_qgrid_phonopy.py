@@ -1,4 +1,4 @@
-"""q-grid engine against phonopy on phonopy's own DFT data (Si, NaCl without NAC)."""
+"""q-grid engine against phonopy on phonopy's own DFT data (Si, NaCl without NAC; with NAC: test_qgrid_nac.py)."""
 
 import numpy as np
 import pytest
@@ -34,15 +34,12 @@ def test_bridge_reads_full_force_constants(phonopy_si):
     np.testing.assert_allclose(a, force_constants_from_phonopy(phonopy_si).frequencies(q), atol=1e-10)
 
 
-def test_bridge_warns_about_nac(phonopy_nacl):
-    import phonopy
-    from reference_data import nacl_files
+def test_bridge_carries_nac_over(phonopy_nacl):
+    from reference_data import load_polar
 
-    disp, forces = nacl_files()
-    with_nac = phonopy.load(disp, force_sets_filename=forces, born_filename=disp.parent / "BORN_NaCl",
-                            produce_fc=True, log_level=0)
-    with pytest.warns(UserWarning, match="NAC"):
-        force_constants_from_phonopy(with_nac)
+    assert force_constants_from_phonopy(phonopy_nacl).nac is None
+    nac = force_constants_from_phonopy(load_polar("NaCl")).nac
+    assert nac is not None and nac.method == "gonze" and nac.born.shape == (2, 3, 3)
 
 
 def test_irreducible_mesh_is_phonopys(crystal):

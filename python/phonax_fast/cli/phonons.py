@@ -7,6 +7,8 @@ import time
 from pathlib import Path
 
 from ..forceconstants import CONSTRUCTIONS
+from ..harmonic.nac import METHODS as NAC_METHODS
+from ..interop.nac import read_born
 from ..phonons import Phonons
 from .common import output_folder, structure_and_model
 
@@ -21,6 +23,10 @@ def add_phonons_command(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--npoints", type=int, default=151, help="q-points along the band path")
     p.add_argument("--mesh", type=int, nargs=3, default=(16, 16, 16), help="Γ-centred q-mesh for the DOS")
     p.add_argument("--construction", choices=CONSTRUCTIONS, default="auto", help="force-constant construction")
+    p.add_argument("--born", type=Path, default=None,
+                   help="phonopy BORN file (ε∞ and Born charges) for the non-analytic correction: LO–TO splitting")
+    p.add_argument("--nac-method", choices=NAC_METHODS, default="gonze",
+                   help="non-analytic correction: Gonze–Lee Ewald sum (phonopy's default) or Wang's")
     p.set_defaults(run=run_phonons)
     return p
 
@@ -32,13 +38,32 @@ def run_phonons(args) -> int:
     print(f"structure: {atoms.get_chemical_formula()} ({len(atoms)} atoms), model: {args.model} ({model.model_name}, "
           f"cutoff {model.cutoff} Å, {model.num_layers} layers)")
     ph = Phonons(atoms, model, construction=args.construction)
+    born = None
+    if args.born is not None:  # read before the force constants are computed, so a bad file fails at once
+        born = read_born(args.born, atoms.cell[:], atoms.get_scaled_positions(), atoms.numbers)
     t0 = time.perf_counter()
     fcs = ph.fcs
     print(f"force constants: {ph.construction} construction, {len(fcs.translations)} lattice translations, "
           f"{time.perf_counter() - t0:.1f} s; acoustic-sum-rule residual {ph.acoustic_sum_residual():.2e} eV/Å²")
+    if born is not None:
+        nac = ph.set_nac(born["born"], born["epsilon"], method=args.nac_method, factor=born["factor"]).nac
+        eps = " ".join(f"{x:.3f}" for x in nac.epsilon.diagonal())
+        print(f"non-analytic correction: {nac.method}, Born charges from {args.born} (|Σ Z*| was "
+              f"{nac.charge_residual:.1e} e before neutrality was imposed), ε∞ diagonal {eps}")
+    elif is_polar(ph.atoms):
+        print("note: this crystal may be polar; without Born charges (--born BORN) its LO–TO splitting is absent")
     written = ph.write(out, npoints=args.npoints, mesh=tuple(args.mesh))
     gamma = ph.frequencies([[0, 0, 0]])[0]
     print("Γ frequencies (THz): " + " ".join(f"{f:.3f}" for f in gamma))
+    if ph.nac is not None:
+        along = ph.frequencies([[0, 0, 0]], q_direction=[1, 0, 0])[0]
+        print("Γ frequencies with q → 0 along a* (THz): " + " ".join(f"{f:.3f}" for f in along))
     for path in written.values():
         print(f"wrote {path}")
     return 0
+
+
+def is_polar(atoms) -> bool:
+    """Whether the crystal is a compound (more than one element): it may have nonzero Born charges,
+    so the CLI notes that LO–TO splitting needs them."""
+    return len(set(atoms.get_atomic_numbers())) > 1

@@ -1,9 +1,10 @@
-"""Harmonic data at the bottom of the package: compact force constants, dynamical matrices, crystal
-symmetry and degenerate sets. Everything that computes or consumes force constants imports them
-from here (forceconstants/, qgrid/, phonons/, interop/); this package imports none of those."""
+"""Harmonic data at the bottom of the package: compact force constants, dynamical matrices (with
+the non-analytic correction of polar crystals), crystal symmetry and degenerate sets. Everything
+that computes or consumes force constants imports them from here (forceconstants/, qgrid/, phonons/, interop/); this package imports none of those."""
 
 from .degeneracy import DEGENERACY_TOLERANCE, degenerate_set_bounds, degenerate_sets, set_starts
 from .force_constants import CHECK_QPOINTS, ForceConstants, bloch_sum, hermitian_part, is_hermitian, position_phases
+from .nac import NonAnalyticCorrection, validate_born_epsilon
 from .symmetry import CrystalSymmetry, crystal_symmetry
 
 __all__ = [
@@ -11,6 +12,7 @@ __all__ = [
     "DEGENERACY_TOLERANCE",
     "CrystalSymmetry",
     "ForceConstants",
+    "NonAnalyticCorrection",
     "bloch_sum",
     "crystal_symmetry",
     "degenerate_set_bounds",
@@ -19,4 +21,5 @@ __all__ = [
     "is_hermitian",
     "position_phases",
     "set_starts",
+    "validate_born_epsilon",
 ]

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..units import eigenvalues_to_thz
+from .nac import NonAnalyticCorrection
 
 
 def bloch_sum(xp, qpoints, phi, translations, n_cols=None):
@@ -81,6 +82,8 @@ class ForceConstants:
         scaled_positions: (N, 3) float64, reduced coordinates of the unit-cell atoms.
         masses: (N,) float64, amu.
         numbers: (N,) int, atomic numbers.
+        nac: the non-analytic correction (Born charges, ε∞) of a polar crystal, or None; when
+            set, every dynamical matrix built from these force constants includes it.
     """
 
     fc: np.ndarray
@@ -89,6 +92,7 @@ class ForceConstants:
     scaled_positions: np.ndarray
     masses: np.ndarray
     numbers: np.ndarray
+    nac: NonAnalyticCorrection | None = None
 
     def __post_init__(self):
         n = len(self.masses)
@@ -99,6 +103,8 @@ class ForceConstants:
             )
         if self.scaled_positions.shape != (n, 3) or self.numbers.shape != (n,):
             raise ValueError("scaled_positions must be (N, 3) and numbers (N,) for the N atoms of the force constants")
+        if self.nac is not None and self.nac.n_atoms != n:
+            raise ValueError(f"the non-analytic correction has Born charges of {self.nac.n_atoms} atoms; the force constants have {n}")
 
     @property
     def n_atoms(self) -> int:
@@ -127,12 +133,14 @@ class ForceConstants:
             np.multiply(block.transpose(0, 2, 1, 3), inv_sqrt_m[i] * column_weights, out=out[:, k])
         return out.reshape(n_l, -1)
 
-    def dynamical_matrices(self, qpoints, hermitise: bool = True) -> np.ndarray:
+    def dynamical_matrices(self, qpoints, hermitise: bool = True, q_direction=None) -> np.ndarray:
         """Dynamical matrices D(q), (n_q, 3N, 3N) complex128, eV/(Å²·amu); qpoints (n_q, 3) reduced.
 
         The lattice sum runs on ``fc`` as it is stored (one real product per atom row), so a few
         q-points of a large cell cost no copy of the force constants. ``hermitise``: return
         (D + D†)/2 (the default), else the lattice sum as it is (for checks of the force constants).
+        With a non-analytic correction (``nac``) its term is included; ``q_direction`` ((3,) or
+        (n_q, 3), reduced) is the direction of approach where q is Γ (without it, Γ gets none).
         """
         q = np.atleast_2d(np.asarray(qpoints, dtype=float))
         n, n_q = self.n_atoms, len(q)
@@ -140,15 +148,17 @@ class ForceConstants:
         fc = self.fc.reshape(n, len(self.translations), 9 * n)  # i, l, (j α β)
         d = np.matmul(np.cos(arg), fc) + 1j * np.matmul(np.sin(arg), fc)  # (N, n_q, 9N)
         d = d.reshape(n, n_q, n, 3, 3).transpose(1, 0, 3, 2, 4).reshape(n_q, 3 * n, 3 * n)
+        if self.nac is not None:
+            d += self.nac.term(np, q, q_direction)
         weights = position_phases(q, self.scaled_positions) / np.repeat(np.sqrt(self.masses), 3)
         d *= weights.conj()[:, :, None] * weights[:, None, :]
         return hermitian_part(d) if hermitise else d
 
-    def eigensystem(self, qpoints):
+    def eigensystem(self, qpoints, q_direction=None):
         """Frequencies (n_q, 3N) THz (negative = imaginary) and eigenvectors (n_q, 3N, 3N), columns are modes."""
-        w, v = np.linalg.eigh(self.dynamical_matrices(qpoints))
+        w, v = np.linalg.eigh(self.dynamical_matrices(qpoints, q_direction=q_direction))
         return eigenvalues_to_thz(w), v
 
-    def frequencies(self, qpoints) -> np.ndarray:
+    def frequencies(self, qpoints, q_direction=None) -> np.ndarray:
         """Phonon frequencies (n_q, 3N) in THz, ascending; imaginary modes are negative."""
-        return eigenvalues_to_thz(np.linalg.eigvalsh(self.dynamical_matrices(qpoints)))
+        return eigenvalues_to_thz(np.linalg.eigvalsh(self.dynamical_matrices(qpoints, q_direction=q_direction)))

@@ -50,34 +50,53 @@ def supercell_dimensions(fcs: ForceConstants, tolerance: float = 1e-10) -> np.nd
 
 
 def to_phonopy(fcs: ForceConstants, supercell_dims=None, tolerance: float = 1e-10, symmetry: bool = False) -> Phonopy:
-    """A ``Phonopy`` with these force constants set on a diagonal supercell (compact form).
+    """A ``Phonopy`` with these force constants set on a supercell (compact form).
 
     Args:
         fcs: compact force constants.
-        supercell_dims: (3,) supercell along the cell vectors. Default: the smallest in which
-            every block larger than ``tolerance`` × the largest is the unique shortest image, so
-            phonopy's dynamical matrix equals ours at every q up to the aliasing of the blocks
-            below that tolerance. A smaller supercell folds (sums) the force constants onto it,
-            which is exact only at q-points commensurate with it.
+        supercell_dims: (3,) diagonal supercell along the cell vectors, or a (3, 3) integer
+            matrix M (supercell lattice vectors = rows of M @ cell). Default: the supercell of
+            the non-analytic correction if ``fcs`` has one (its results depend on it), else the
+            smallest diagonal one in which every block larger than ``tolerance`` × the largest
+            is the unique shortest image, so phonopy's dynamical matrix equals ours at every q up
+            to the aliasing of the blocks below that tolerance. A smaller supercell folds (sums)
+            the force constants onto it, which is exact only at q-points commensurate with it.
         symmetry: let phonopy search the supercell's symmetry (slow for thousands of atoms;
             needed for phonopy's irreps and symmetry-reduced meshes).
+
+    A non-analytic correction (``fcs.nac``) is set as phonopy's ``nac_params`` (Born charges,
+    ε∞, unit factor, method), so phonopy's dynamical matrices include it too.
     """
-    dims = supercell_dimensions(fcs, tolerance) if supercell_dims is None else np.asarray(supercell_dims, dtype=int)
+    if supercell_dims is None:
+        matrix = fcs.nac.supercell_matrix if fcs.nac is not None else np.diag(supercell_dimensions(fcs, tolerance))
+    else:
+        matrix = np.asarray(supercell_dims)
+        matrix = np.diag(matrix) if matrix.shape == (3,) else matrix
+    matrix = np.asarray(np.rint(matrix), dtype=int)
+    if matrix.shape != (3, 3) or round(abs(np.linalg.det(matrix))) < 1:
+        raise ValueError(f"supercell must be 3 positive integers or a non-singular 3×3 integer matrix; got {supercell_dims}")
     unitcell = PhonopyAtoms(cell=fcs.cell, scaled_positions=fcs.scaled_positions, numbers=fcs.numbers, masses=fcs.masses)
-    phonon = Phonopy(unitcell, supercell_matrix=np.diag(dims), primitive_matrix=np.eye(3), is_symmetry=symmetry)
+    phonon = Phonopy(unitcell, supercell_matrix=matrix.T, primitive_matrix=np.eye(3), is_symmetry=symmetry)
     sc = phonon.supercell
-    n = fcs.n_atoms
-    unit_coords = sc.scaled_positions * dims  # in units of the unit cell
+    n, det = fcs.n_atoms, round(abs(np.linalg.det(matrix)))
+    inverse = np.linalg.inv(matrix)
+
+    def cell_key(t):  # lattice translations (..., 3) → an integer per class modulo the supercell lattice
+        frac = np.rint((np.asarray(t) @ inverse) * det).astype(np.int64) % det
+        return (frac[..., 0] * det + frac[..., 1]) * det + frac[..., 2]
+
+    unit_coords = sc.scaled_positions @ matrix  # in units of the unit cell
     atom_of = np.array([sc.u2u_map[r] for r in sc.s2u_map])
-    lattice_point = np.rint(unit_coords - fcs.scaled_positions[atom_of]).astype(int) % dims
-    index_of = np.empty((n, *dims), dtype=np.int64)  # supercell index of (atom j, T mod dims)
-    index_of[atom_of, lattice_point[:, 0], lattice_point[:, 1], lattice_point[:, 2]] = np.arange(len(sc))
+    lattice_point = np.rint(unit_coords - fcs.scaled_positions[atom_of]).astype(int)
+    index_of = {(a, k): s for s, (a, k) in enumerate(zip(atom_of, cell_key(lattice_point)))}
     p2s = np.asarray(phonon.primitive.p2s_map)
-    origin = np.rint(unit_coords[p2s] - fcs.scaled_positions).astype(int)  # cell of each primitive atom
-    t = (fcs.translations[None, :, :] + origin[:, None, :]) % dims  # (N, N_L, 3)
-    target = index_of[np.arange(n)[None, None, :], t[:, :, None, 0], t[:, :, None, 1], t[:, :, None, 2]]  # (N, N_L, N)
+    origin = lattice_point[p2s]  # cell of each primitive atom
+    keys = cell_key(fcs.translations[None, :, :] + origin[:, None, :])  # (N, N_L)
+    target = np.array([[[index_of[(j, k)] for j in range(n)] for k in row] for row in keys])  # (N, N_L, N)
     source = fcs.fc.reshape(n, len(fcs.translations), n, 3, 3)
     fc = np.zeros((n, len(sc), 3, 3))
     np.add.at(fc, (np.arange(n)[:, None, None], target), source)
     phonon.force_constants = fc
+    if fcs.nac is not None:
+        phonon.nac_params = fcs.nac.phonopy_params()
     return phonon

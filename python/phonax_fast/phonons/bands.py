@@ -62,6 +62,22 @@ def band_path(cell, scaled_positions, numbers, npoints: int = 101, endpoints=Non
     return BandPath(segments=segments, labels=list(labels))
 
 
+def gamma_directions(path: BandPath, cell, tolerance: float = 1e-5) -> np.ndarray:
+    """(n_q, 3) reduced directions of approach to Γ per q-point of ``path``, zero where none applies.
+
+    As phonopy's band structure: a segment whose end points are collinear with Γ (|b_s × b_e| below
+    ``tolerance``, Cartesian, 1/Å²) gets the direction start − end at all its points, so a
+    non-analytic correction takes the limit along the segment where it reaches Γ.
+    """
+    recip = np.linalg.inv(np.asarray(cell)).T
+    out = []
+    for seg in path.segments:
+        start, end = seg[0], seg[-1]
+        through_gamma = np.linalg.norm(np.cross(start @ recip, end @ recip)) < tolerance
+        out.append(np.broadcast_to(start - end if through_gamma else np.zeros(3), seg.shape))
+    return np.concatenate(out)
+
+
 def path_distances(path: BandPath, cell) -> np.ndarray:
     """Cumulative distance along the path in 1/Å (no 2π), continuous across jumps between segments."""
     recip = np.linalg.inv(np.asarray(cell)).T

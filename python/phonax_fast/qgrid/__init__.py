@@ -5,8 +5,8 @@ Chunks of q-points are solved as batched matrix products and eigen-solves sharde
 for the memory model.
 """
 
-from .dos import MeshFrequencies, default_freq_points, make_mesh, mesh_dos, mesh_frequencies, mesh_projected_dos
-from .mesh import QMesh, regular_mesh
+from .dos import MeshFrequencies, default_freq_points, mesh_dos, mesh_frequencies, mesh_projected_dos
+from .mesh import QMesh, make_mesh, regular_mesh
 from .solver import MeshSolver
 from .thermal import mesh_thermal_properties
 

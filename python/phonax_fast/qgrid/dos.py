@@ -14,18 +14,13 @@ import numpy as np
 
 from ..harmonic.degeneracy import DEGENERACY_TOLERANCE, degenerate_set_bounds
 from ..harmonic.force_constants import ForceConstants
-from .mesh import QMesh, regular_mesh
+from .mesh import QMesh, make_mesh
 from .smearing import gaussian_dos, gaussian_projected_dos
 from .solver import MeshSolver
 from .tetrahedron import TetrahedronMesh
 from .thermal import ThermalAccumulator
 
 _METHODS = ("tetrahedron", "gaussian")
-
-
-def make_mesh(fcs: ForceConstants, mesh, shift=(0, 0, 0), symmetry: bool = True) -> QMesh:
-    """The regular q-mesh of ``fcs``'s crystal (see ``regular_mesh``); ``mesh`` int or (3,)."""
-    return regular_mesh(fcs.cell, fcs.scaled_positions, fcs.numbers, mesh, shift=shift, symmetry=symmetry)
 
 
 def default_freq_points(frequencies, sigma: float | None = None) -> tuple[np.ndarray, float]:

@@ -7,12 +7,15 @@ coordinates of the reciprocal lattice, ``shift`` being 0 (Γ-centred) or 1 (half
 
 from __future__ import annotations
 
+import itertools
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import spglib
+from phonopy.phonon.grid import BZGrid
 
+from ..harmonic.force_constants import ForceConstants
 from ..harmonic.symmetry import crystal_symmetry
 
 
@@ -79,6 +82,7 @@ def regular_mesh(
     symmetry: bool = True,
     time_reversal: bool = True,
     symprec: float = 1e-5,
+    brillouin_zone: str | None = None,
 ) -> QMesh:
     """Build a Γ-centred (``shift=(0,0,0)``) or half-step shifted regular q-mesh.
 
@@ -93,6 +97,11 @@ def regular_mesh(
             phonopy does, with a warning.
         time_reversal: also use q → −q.
         symprec: spglib tolerance, Å.
+        brillouin_zone: give each irreducible q-point as its shortest (Cartesian) image instead of
+            the address in (−n/2, n/2]: ``"phonopy"`` with phonopy's choice among equally short
+            images (its ``BZGrid``: what Wang's non-analytic correction, not periodic in q, needs
+            to equal phonopy), ``"shortest"`` any of them (cheaper). The same results for a
+            dynamical matrix periodic in q.
 
     Returns:
         The mesh and its irreducible q-points with integer weights.
@@ -119,6 +128,12 @@ def regular_mesh(
     )
     ir_grid_points, grid_map, weights = np.unique(grid_map, return_inverse=True, return_counts=True)
     qpoints = (grid_address[ir_grid_points] + shift / 2) / mesh
+    if brillouin_zone == "phonopy":
+        qpoints = brillouin_zone_images(cell, mesh, shift, ir_grid_points)
+    elif brillouin_zone == "shortest":
+        qpoints = shortest_images(cell, qpoints)
+    elif brillouin_zone is not None:
+        raise ValueError(f"brillouin_zone must be None, 'phonopy' or 'shortest'; got {brillouin_zone!r}")
     return QMesh(
         mesh=mesh,
         shift=shift,
@@ -128,3 +143,31 @@ def regular_mesh(
         qpoints=qpoints,
         weights=weights.astype(int),
     )
+
+
+def shortest_images(cell, qpoints) -> np.ndarray:
+    """Reduced ``qpoints`` (n_q, 3) moved by reciprocal lattice vectors to their shortest Cartesian
+    image (among q + G, G in {−1, 0, 1}³ of a Minkowski-reduced-enough cell; ties: the first)."""
+    recip = np.linalg.inv(np.asarray(cell, dtype=float)).T  # rows: reciprocal vectors (no 2π)
+    shifts = np.array(list(itertools.product((0, -1, 1), repeat=3)), dtype=float)  # (0, 0, 0) first
+    images = np.asarray(qpoints, dtype=float)[:, None, :] + shifts[None]  # (n_q, 27, 3)
+    length = np.linalg.norm(images @ recip, axis=-1)
+    best = np.argmax(length <= length.min(axis=1, keepdims=True) + 1e-9, axis=1)  # q itself if it is shortest
+    return images[np.arange(len(images)), best]
+
+
+def brillouin_zone_images(cell, mesh, shift, grid_points) -> np.ndarray:
+    """Reduced q of the grid points ``grid_points`` (spglib/phonopy numbering) moved to their shortest
+    Cartesian image, with phonopy's choice among equally short ones (``phonopy.phonon.grid.BZGrid``)."""
+    bz = BZGrid(np.asarray(mesh), lattice=np.asarray(cell), is_shift=np.asarray(shift))
+    return (bz.addresses[bz.grg2bzg[np.asarray(grid_points)]] + 0.5 * np.asarray(bz.PS)) @ bz.QDinv.T
+
+
+def make_mesh(fcs: ForceConstants, mesh, shift=(0, 0, 0), symmetry: bool = True) -> QMesh:
+    """The regular q-mesh of ``fcs``'s crystal (see ``regular_mesh``); ``mesh`` int or (3,). With a
+    non-analytic correction the q-points are their Brillouin-zone images, as phonopy's
+    (``brillouin_zone``): Wang's term is not periodic in q (phonopy's choice among equally short
+    images is taken), Gonze–Lee's only to ~1e-6 relative (its G sphere moves with q)."""
+    bz = None if fcs.nac is None else "phonopy" if fcs.nac.method == "wang" else "shortest"
+    return regular_mesh(fcs.cell, fcs.scaled_positions, fcs.numbers, mesh, shift=shift, symmetry=symmetry,
+                        brillouin_zone=bz)

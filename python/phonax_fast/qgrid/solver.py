@@ -123,15 +123,17 @@ class _CupyGPU:
         with self.device:
             return self.cp.asarray(x)
 
-    def solve(self, q, with_vectors: bool, form=None, phi=None, translations=None, hermitise: bool = False):
+    def solve(self, q, with_vectors: bool, form=None, phi=None, translations=None, hermitise: bool = False,
+              nac=None, inverse_masses=None):
         """(eigenvalues, eigenvectors or None) on the GPU, from the real ``form`` (arrays on the GPU)
-        if given, else from the Bloch sum of ``phi``, ``translations`` (on the GPU), hermitised if asked."""
+        if given, else from the Bloch sum of ``phi``, ``translations`` (on the GPU) with the
+        non-analytic term of ``nac`` if given, hermitised if asked."""
         cp = self.cp
         with self.device, self.cupyx.errstate(linalg="raise"):
             q = cp.asarray(q)
             if form is not None:
                 return form.eigh(cp, q, with_vectors)
-            d = bloch_sum(cp, q, phi, translations)
+            d = _dynamical_matrices(cp, q, phi, translations, nac, inverse_masses)
             d = hermitian_part(d) if hermitise else d
             return tuple(cp.linalg.eigh(d)) if with_vectors else (cp.linalg.eigvalsh(d), None)
 
@@ -151,10 +153,17 @@ def _own_rows(array: jax.Array) -> np.ndarray:
     return np.concatenate([np.asarray(shard.data) for shard in shards])
 
 
+def _dynamical_matrices(xp, q, phi, translations, nac=None, inverse_masses=None):
+    """D'(q) (``bloch_sum``, no position phases), with the mass-weighted non-analytic term of
+    ``nac`` (``harmonic.nac``; ``inverse_masses``: (3N, 3N) 1/√(m_i m_j)) when given."""
+    d = bloch_sum(xp, q, phi, translations)
+    return d if nac is None else d + nac.term(xp, q) * inverse_masses
+
+
 @partial(jax.jit, static_argnames="with_vectors")
-def _hermitian_eigh(q, phi, translations, with_vectors: bool):
-    """(eigenvalues, eigenvectors or None) of the Hermitian D'(q) (``bloch_sum``) on JAX devices."""
-    d = bloch_sum(jnp, q, phi, translations)
+def _hermitian_eigh(q, phi, translations, nac, inverse_masses, with_vectors: bool):
+    """(eigenvalues, eigenvectors or None) of the Hermitian D'(q) on JAX devices."""
+    d = _dynamical_matrices(jnp, q, phi, translations, nac, inverse_masses)
     return tuple(jnp.linalg.eigh(d)) if with_vectors else (jnp.linalg.eigvalsh(d), None)
 
 
@@ -195,7 +204,8 @@ class MeshSolver:
             in a run of several processes only process 0 shows it.
         real_form: solve the real symmetric form of D(q) when the crystal has an inversion
             centre that the force constants obey (``inversion.InversionForm``); the same results
-            to round-off.
+            to round-off. Not used with a non-analytic correction (``fcs.nac``), whose term is
+            added to the complex D(q) on every path (at Γ itself it adds nothing, as phonopy's mesh).
     """
 
     def __init__(self, fcs: ForceConstants, eigensolver="auto", chunk_size=None, devices=None, progress="q-points",
@@ -222,7 +232,11 @@ class MeshSolver:
             chunk = chunk_size or default_chunk_size(self.n_modes, self.devices)
         self.chunk_per_device = int(self._over_processes(np.array([chunk]), np.min)[0])  # same chunks everywhere
         self.progress = progress if jax.process_index() == 0 else None
-        self.form = InversionForm.build(fcs) if real_form else None
+        self.form = InversionForm.build(fcs) if real_form and fcs.nac is None else None
+        self._nac, self._inverse_masses = fcs.nac, None
+        if fcs.nac is not None:
+            inv = 1.0 / np.repeat(np.sqrt(np.asarray(fcs.masses, float)), 3)
+            self._inverse_masses = np.outer(inv, inv)
         if self.form is None:  # (N_L, 9N²) and (N_L, 3); the real form holds its own rows
             self._phi, self._translations = fcs.mass_weighted(), np.asarray(fcs.translations, float)
         if self.form is None and eigensolver != "jax":
@@ -232,6 +246,9 @@ class MeshSolver:
         if self._gpu is not None:  # the arrays D(q) is built from, on the GPU
             if self.form is None:
                 self._phi, self._translations = self._gpu.upload(self._phi), self._gpu.upload(self._translations)
+                if self._nac is not None:
+                    self._nac = jax.tree.map(self._gpu.upload, self._nac)
+                    self._inverse_masses = self._gpu.upload(self._inverse_masses)
             else:
                 self._device_form = jax.tree.map(self._gpu.upload, self.form)  # a pytree: arrays only
         if eigensolver == "jax":  # Φ̃ (or the real form's arrays) replicated on every device
@@ -241,6 +258,9 @@ class MeshSolver:
             if self.form is None:
                 self._phi = _global_array(self._phi, replicated)
                 self._translations = _global_array(self._translations, replicated)
+                if self._nac is not None:
+                    self._nac = jax.tree.map(lambda x: _global_array(np.asarray(x), replicated), self._nac)
+                    self._inverse_masses = _global_array(self._inverse_masses, replicated)
             else:
                 self._device_form = jax.tree.map(lambda x: _global_array(np.asarray(x), replicated), self.form)
 
@@ -272,16 +292,17 @@ class MeshSolver:
             if self.form is not None:
                 return self._gpu.solve(q, with_vectors, form=self._device_form)
             return self._gpu.solve(q, with_vectors, phi=self._phi, translations=self._translations,
-                                   hermitise=self._hermitise)
+                                   hermitise=self._hermitise, nac=self._nac, inverse_masses=self._inverse_masses)
         if self.eigensolver == "host":
             if self.form is not None:  # solved here, on all cores
                 return _on_all_cores(partial(self.form.eigh, np, with_vectors=with_vectors), q, with_vectors)
-            d = bloch_sum(np, q, self._phi, self._translations)
+            d = _dynamical_matrices(np, q, self._phi, self._translations, self._nac, self._inverse_masses)
             return (hermitian_part(d) if self._hermitise else d,)
         q = _global_array(q, self._q_sharding)
         if self.form is not None:
             return _real_form_eigh(self._device_form, q, with_vectors=with_vectors)
-        return _hermitian_eigh(q, self._phi, self._translations, with_vectors=with_vectors)
+        return _hermitian_eigh(q, self._phi, self._translations, self._nac, self._inverse_masses,
+                               with_vectors=with_vectors)
 
     def _finish(self, out, q: np.ndarray, with_vectors: bool):
         """Eigenvalues (n_c, 3N) eV/(Å²·amu) and eigenvectors (n_c, 3N, 3N) of D'(q) or None of this

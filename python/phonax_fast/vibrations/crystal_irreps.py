@@ -46,7 +46,8 @@ class CrystalIrreps:
     raman_active: np.ndarray | None
 
 
-def crystal_irreps(phonon, q=(0.0, 0.0, 0.0), degeneracy_tolerance: float = DEGENERACY_TOLERANCE) -> CrystalIrreps:
+def crystal_irreps(phonon, q=(0.0, 0.0, 0.0), degeneracy_tolerance: float = DEGENERACY_TOLERANCE,
+                   q_direction=None) -> CrystalIrreps:
     """Irreps and (at Γ) IR/Raman activity of the phonons of a ``phonopy.Phonopy`` at ``q``.
 
     Args:
@@ -55,13 +56,16 @@ def crystal_irreps(phonon, q=(0.0, 0.0, 0.0), degeneracy_tolerance: float = DEGE
         degeneracy_tolerance: THz; consecutive modes closer than this (strictly) form one degenerate
             set. phonopy's ``run_irreps`` finds the sets (its characters belong to them) by the rule
             of ``harmonic.degenerate_sets``; the default is phonopy's cutoff, ``DEGENERACY_TOLERANCE``.
+        q_direction: (3,) reduced direction of approach to Γ for a phonopy object with a
+            non-analytic correction (``nac_params``): the LO modes split off along it, and the
+            irreps are those of the group that keeps the direction. None: the analytic part.
     """
     if phonon.force_constants is None:
         raise ValueError("the phonopy object has no force constants; produce or set them first")
     q = np.asarray(q, dtype=float)
     if q.shape != (3,) or not np.isfinite(q).all():
         raise ValueError(f"q must be three finite reduced coordinates, got {q!r}")
-    phonon.run_irreps(q, degeneracy_tolerance=degeneracy_tolerance)
+    phonon.run_irreps(q, nac_q_direction=q_direction, degeneracy_tolerance=degeneracy_tolerance)
     irreps = phonon.irreps
     freqs = np.asarray(irreps.frequencies)
     sets = [list(map(int, s)) for s in irreps.band_indices]
