@@ -38,19 +38,27 @@ def has_cuda_devices() -> bool:
         return False
 
 
+def version() -> str:
+    """The version of the compiled extension (that of the package)."""
+    return str(_core.build_info()["version"])
+
+
 def build_info() -> dict:
     """What this installation can run.
 
     Returns:
         dict with ``version`` (of the compiled extension), ``backends`` (platforms with compiled
-        kernels, e.g. ``["cpu", "cuda"]``), ``jax`` (jax version) and ``cuda`` (True when the CUDA
-        kernels are compiled and JAX sees a CUDA device).
+        kernels, e.g. ``["cpu", "cuda"]``), ``runnable`` (those of them that can run here: the CPU
+        always, CUDA when JAX sees a CUDA device), ``jax`` (jax version) and ``cuda`` (True when
+        the CUDA kernels are compiled and JAX sees a CUDA device).
     """
     info = _core.build_info()
     backends = list(info["backends"])
+    cuda = "cuda" in backends and has_cuda_devices()
     return {
         "version": info["version"],
         "backends": backends,
+        "runnable": [b for b in backends if b == "cpu" or (b == "cuda" and cuda)],
         "jax": jax.__version__,
-        "cuda": "cuda" in backends and has_cuda_devices(),
+        "cuda": cuda,
     }

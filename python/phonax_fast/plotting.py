@@ -46,7 +46,7 @@ def plot_band_structure(bands, dos=None, title: str | None = None) -> Figure:
         freqs, values = dos
         ax_dos.plot(values, freqs, color="C1")
         ax_dos.fill_betweenx(freqs, 0, values, color="C1", alpha=0.3)
-        ax_dos.set_xlabel("DOS")
+        ax_dos.set_xlabel(f"DOS (states/{bands.unit}/cell)")
         ax_dos.set_xlim(left=0)
     fig.tight_layout()
     return fig

@@ -51,6 +51,7 @@ def supercell_dynamical_matrix(model, atoms, dims, q):
     return d
 
 
+@pytest.mark.slow
 def test_si_matches_supercell_hessian_at_commensurate_q(si_model, si_phonons):
     dims = (3, 3, 3)
     for q in [(0, 0, 0), (1 / 3, 0, 0), (1 / 3, 1 / 3, 0), (2 / 3, 1 / 3, 0), (1 / 3, 1 / 3, 1 / 3)]:
@@ -59,6 +60,7 @@ def test_si_matches_supercell_hessian_at_commensurate_q(si_model, si_phonons):
         np.testing.assert_allclose(ours, ref, rtol=1e-6, atol=1e-6 * np.abs(ref).max())
 
 
+@pytest.mark.slow
 def test_quaternary_matches_supercell_hessian_at_commensurate_q():
     atoms = quaternary()
     model = random_nequip(["Na", "K", "Cl", "Br"], cutoff=3.2, num_layers=2, lmax=2, channels=8, seed=3)

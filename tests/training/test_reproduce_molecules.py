@@ -10,6 +10,7 @@ from phonax_fast.training.data import read_npz
 from studies import reproduce_molecules
 
 
+@pytest.mark.slow
 def test_reproduction_runs_end_to_end(tmp_path, capsys):
     pytest.importorskip("tblite")
     config = yaml.safe_load(reproduce_molecules.CONFIG.read_text())

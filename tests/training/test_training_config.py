@@ -90,6 +90,7 @@ def test_bad_spectrum_configurations(tmp_path, changes, message):
         TrainConfig.from_file(config(tmp_path, **changes))
 
 
+@pytest.mark.slow
 def test_spectrum_references_from_hessian_or_frequencies(tmp_path):
     water, _ = teacher_data(tmp_path)
     model = build_model(TrainConfig.from_file(config(tmp_path)))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .._native import version
 from .common import run
 from .info import add_info_command
 from .phonons import add_phonons_command
@@ -20,6 +21,7 @@ from .vibrations import add_vibrations_command
 def build_parser() -> argparse.ArgumentParser:
     """The ``phonax-fast`` argument parser with every sub-command."""
     parser = argparse.ArgumentParser(prog="phonax-fast", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"phonax-fast {version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     add_phonons_command(sub)
     add_vibrations_command(sub)

@@ -7,7 +7,11 @@ a bug and keeps its traceback.
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
+import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 from ..graphs.validation import unknown_elements
@@ -47,11 +51,37 @@ def structure_and_model(structure: str, model_spec: str):
 
 
 def output_folder(path) -> Path:
-    """``path`` as a folder results can be written into (created later, by the writers).
+    """``path`` as a folder results can be written into (created later, by ``staged_output``).
 
-    ``ValueError`` if it exists and is not a folder.
+    ``ValueError`` if it exists and is not a folder, or if it (or, when it does not exist yet, the
+    nearest folder above it that does) is not writable: checked before anything is computed.
     """
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise ValueError(f"--out {path} exists and is not a folder")
+    existing = path
+    while not existing.exists():
+        existing = existing.parent
+    try:  # a probe file, removed at once (permission bits say little to root or on special file systems)
+        if not existing.is_dir():
+            raise NotADirectoryError(existing)
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError:
+        raise ValueError(f"--out {path}: {existing} is not a writable folder") from None
     return path
+
+
+@contextmanager
+def staged_output(out: Path):
+    """A fresh folder inside ``out`` to write a run's files into; when the block ends normally its
+    files move into ``out`` (each an atomic rename), else it is removed, so an interrupted or
+    failed run leaves no partial set of files looking complete."""
+    out.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=".partial-", dir=out))
+    try:
+        yield stage
+        for path in sorted(stage.iterdir()):
+            os.replace(path, out / path.name)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)

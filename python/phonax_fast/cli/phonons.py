@@ -10,7 +10,7 @@ from ..forceconstants import CONSTRUCTIONS
 from ..harmonic.nac import METHODS as NAC_METHODS
 from ..interop.nac import read_born
 from ..phonons import Phonons
-from .common import output_folder, structure_and_model
+from .common import output_folder, staged_output, structure_and_model
 
 
 def add_phonons_command(subparsers) -> argparse.ArgumentParser:
@@ -36,7 +36,7 @@ def run_phonons(args) -> int:
     out = output_folder(args.out)
     atoms, model = structure_and_model(args.structure, args.model)
     print(f"structure: {atoms.get_chemical_formula()} ({len(atoms)} atoms), model: {args.model} ({model.model_name}, "
-          f"cutoff {model.cutoff} Å, {model.num_layers} layers)")
+          f"elements {' '.join(model.species)}, cutoff {model.cutoff} Å, {model.num_layers} layers)")
     ph = Phonons(atoms, model, construction=args.construction)
     born = None
     if args.born is not None:  # read before the force constants are computed, so a bad file fails at once
@@ -52,7 +52,9 @@ def run_phonons(args) -> int:
               f"{nac.charge_residual:.1e} e before neutrality was imposed), ε∞ diagonal {eps}")
     elif is_polar(ph.atoms):
         print("note: this crystal may be polar; without Born charges (--born BORN) its LO–TO splitting is absent")
-    written = ph.write(out, npoints=args.npoints, mesh=tuple(args.mesh))
+    with staged_output(out) as stage:
+        written = ph.write(stage, npoints=args.npoints, mesh=tuple(args.mesh), log=print)
+        written = {name: out / path.name for name, path in written.items()}
     gamma = ph.frequencies([[0, 0, 0]])[0]
     print("Γ frequencies (THz): " + " ".join(f"{f:.3f}" for f in gamma))
     if ph.nac is not None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..plotting import plot_stick_spectrum, save_figure
 from ..vibrations import Vibrations
-from .common import output_folder, structure_and_model
+from .common import output_folder, staged_output, structure_and_model
 
 
 def add_vibrations_command(subparsers) -> argparse.ArgumentParser:
@@ -37,8 +37,8 @@ def run_vibrations(args) -> int:
     vib = Vibrations(atoms, model, symmetry_tolerance=args.symmetry_tolerance, degeneracy_tolerance=args.degeneracy_tolerance)
     print(vib.table())
     stem = args.molecule.stem
-    json_path, png_path = out / f"{stem}_vibrations.json", out / f"{stem}_vibrations.png"
-    vib.write_json(json_path)
-    save_figure(plot_stick_spectrum(vib), png_path)
-    print(f"wrote {json_path} and {png_path}")
+    with staged_output(out) as stage:
+        vib.write_json(stage / f"{stem}_vibrations.json")
+        save_figure(plot_stick_spectrum(vib), stage / f"{stem}_vibrations.png")
+    print(f"wrote {out / f'{stem}_vibrations.json'} and {out / f'{stem}_vibrations.png'}")
     return 0

@@ -17,6 +17,8 @@ def load(path_or_name) -> EnergyModel:
     """A saved model from a file path, or a bundled one by name (``"default"`` or ``"molecules"``)."""
     if str(path_or_name) in BUNDLED:
         return load_file(BUNDLED[str(path_or_name)])
+    if not Path(path_or_name).exists() and not Path(path_or_name).suffix:
+        raise ValueError(f"unknown model {str(path_or_name)!r}: bundled models are {sorted(BUNDLED)}, or give a model file")
     return load_file(path_or_name)
 
 

@@ -11,6 +11,7 @@ is: it is not saved, and loaded models use ``"auto"`` (a ``backend`` stored by o
 from __future__ import annotations
 
 import json
+import zipfile
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 from pathlib import Path
@@ -122,11 +123,16 @@ def load_file(path) -> EnergyModel:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no model file at {path}")
-    with np.load(path) as data:
-        if "__model__" not in data:
-            raise ValueError(f"{path} is not a phonax_fast model file (no __model__ entry)")
-        header = json.loads(bytes(data["__model__"]).decode())
-        arrays = {k: jnp.asarray(data[k]) for k in data.files if k != "__model__"}
+    try:  # pickled objects are never loaded (allow_pickle=False): a model file holds arrays only
+        with np.load(path, allow_pickle=False) as data:
+            if "__model__" not in data:
+                raise ValueError("no __model__ entry")
+            header = json.loads(bytes(data["__model__"]).decode())
+            arrays = {k: jnp.asarray(data[k]) for k in data.files if k != "__model__"}
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, json.JSONDecodeError, UnicodeDecodeError) as err:
+        reason = "not a zip archive of arrays" if "pickled" in str(err) or isinstance(err, zipfile.BadZipFile) else err
+        raise ValueError(f"{path} is not a readable phonax_fast model file ({reason}); was it truncated or "
+                         "is it another kind of file?") from None
     if header.get("format") != FORMAT_VERSION:
         raise ValueError(f"{path}: unsupported model file format {header.get('format')}")
     cls = MODEL_CLASSES.get(header["model"])

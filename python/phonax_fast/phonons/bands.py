@@ -48,6 +48,8 @@ def band_path(cell, scaled_positions, numbers, npoints: int = 101, endpoints=Non
     ``endpoints``: optional user path, a list of (start, end) reduced q-points; ``labels`` the
     matching (start_label, end_label) pairs. Default: seekpath's path for the structure.
     """
+    if isinstance(npoints, bool) or not isinstance(npoints, (int, np.integer)) or npoints < 2:
+        raise ValueError(f"npoints must be an integer ≥ 2 (q-points along the whole path); got {npoints!r}")
     if endpoints is None:
         endpoints, labels = seekpath_endpoints(cell, scaled_positions, numbers)
     else:

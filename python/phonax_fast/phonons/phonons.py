@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -162,14 +163,24 @@ class Phonons:
         dims = [next(n for n in range(1, 25) if abs(n * x - round(n * x)) < 1e-8) for x in q]
         return crystal_irreps(self.to_phonopy(supercell_dims=dims, symmetry=True), q, q_direction=q_direction)
 
-    def write(self, out_dir, npoints: int = 101, mesh=(20, 20, 20), formats=("png", "pdf")) -> dict:
+    def write(self, out_dir, npoints: int = 101, mesh=(20, 20, 20), formats=("png", "pdf"), log=None) -> dict:
         """Write band and DOS plots and phonopy files (BORN too with a non-analytic correction)
-        into ``out_dir``; returns {name: path}."""
+        into ``out_dir``; returns {name: path}. ``log``: called with one line per finished stage
+        (e.g. ``print``), or None."""
         out = Path(out_dir)
+        say = log or (lambda line: None)
+        start = time.perf_counter()
         bands = self.band_structure(npoints)
+        say(f"band structure: {len(bands.qpoints)} q-points along {len(bands.path.segments)} segments, "
+            f"{time.perf_counter() - start:.1f} s")
+        start = time.perf_counter()
         freqs, dos = self.dos(mesh)
+        say(f"DOS: tetrahedron method on a {'×'.join(map(str, np.broadcast_to(mesh, (3,))))} mesh, "
+            f"{time.perf_counter() - start:.1f} s")
         phonon = self.to_phonopy()
         title = self.atoms.get_chemical_formula()
+        if self.model is not None:
+            title += f", {self.model.model_name} model ({' '.join(self.model.species)})"
         if self.fcs.nac is not None:
             title += f" (LO–TO splitting: {self.fcs.nac.method} NAC)"
         written = {}

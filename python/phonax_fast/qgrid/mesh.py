@@ -8,6 +8,7 @@ coordinates of the reciprocal lattice, ``shift`` being 0 (Γ-centred) or 1 (half
 from __future__ import annotations
 
 import itertools
+import os
 import warnings
 from dataclasses import dataclass
 
@@ -112,6 +113,7 @@ def regular_mesh(
         raise ValueError(f"mesh must be 1 or 3 positive integers and shift 0 or 1 per axis; got {mesh}, {shift}")
     mesh = np.broadcast_to(given_mesh.astype(int), (3,)).copy()
     shift = np.broadcast_to(given_shift.astype(int), (3,)).copy()
+    check_mesh_fits(mesh)
     rotations = np.eye(3, dtype=np.intc)[None]
     if symmetry:
         point_group = crystal_symmetry(cell, scaled_positions, numbers, symprec).point_group
@@ -143,6 +145,22 @@ def regular_mesh(
         qpoints=qpoints,
         weights=weights.astype(int),
     )
+
+
+GRID_BYTES_PER_POINT = 64
+"""Bytes per grid point of a mesh while it is built: spglib's addresses (3 × int32) and map, their
+irreducible reduction (np.unique: a sorted copy, inverse and counts), the tetrahedra's lookups."""
+
+
+def check_mesh_fits(mesh, free_bytes: int | None = None) -> None:
+    """ValueError naming the memory a ``mesh`` (3,) would take when it exceeds the free memory
+    (``free_bytes``, default what the OS reports available): refused before anything is allocated."""
+    n_grid = int(np.prod(np.asarray(mesh, dtype=np.int64)))
+    need = n_grid * GRID_BYTES_PER_POINT
+    free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") if free_bytes is None else free_bytes
+    if need > free:
+        raise ValueError(f"a {'×'.join(map(str, mesh))} mesh has {n_grid:.3g} q-points and needs about "
+                         f"{need / 2**30:.1f} GiB to build; {free / 2**30:.1f} GiB are free: use a smaller mesh")
 
 
 def shortest_images(cell, qpoints) -> np.ndarray:

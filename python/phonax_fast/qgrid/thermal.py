@@ -25,9 +25,12 @@ class ThermalAccumulator:
     """
 
     def __init__(self, temperatures, cutoff_frequency: float = 0.0):
-        self.temperatures = np.atleast_1d(np.asarray(temperatures, dtype=float))
-        if (self.temperatures < 0).any():
-            raise ValueError("temperatures must be ≥ 0 K")
+        try:
+            self.temperatures = np.atleast_1d(np.asarray(temperatures, dtype=float))
+        except (TypeError, ValueError):
+            raise ValueError(f"temperatures must be numbers (K); got {temperatures!r}") from None
+        if self.temperatures.ndim != 1 or not np.isfinite(self.temperatures).all() or (self.temperatures < 0).any():
+            raise ValueError(f"temperatures must be a list of finite values ≥ 0 K; got {temperatures!r}")
         self.cutoff_ev = max(cutoff_frequency, 0.0) * EV_PER_THZ
         self._sums = np.zeros((3, len(self.temperatures)))  # F, S, C_v in eV and eV/K
         self._zero_point = 0.0  # eV

@@ -105,7 +105,12 @@ class TrainConfig:
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"no training configuration at {path}")
-        raw = yaml.safe_load(path.read_text()) or {}
+        try:
+            raw = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as err:
+            raise ValueError(f"cannot parse the training configuration {path}: {' '.join(str(err).split())}") from None
+        if not isinstance(raw, dict):
+            raise ValueError(f"{path}: a training configuration is a mapping of keys (model, data, …), not {type(raw).__name__}")
         return cls.from_dict(raw, path.parent, data_root)
 
     @classmethod
@@ -121,6 +126,7 @@ class TrainConfig:
             raise ValueError(f"unknown configuration keys {sorted(unknown)}; known: {sorted(known)}")
         if ("model" in raw) == ("init_from" in raw):
             raise ValueError("give exactly one of 'model' (a new model) and 'init_from' (a saved model file)")
+        _check_types(raw)
         data = raw.get("data") or {}
         if not data.get("train"):
             raise ValueError("the configuration needs data.train: a list of data sources")
@@ -171,6 +177,37 @@ class TrainConfig:
         if not root.is_dir():
             raise ValueError(f"the data root {root} (data.root: the folder relative data paths refer to) is not a folder")
         return root
+
+
+_INTEGERS = {"batch_size": 1, "epochs": 1, "seed": None, "hessian_projections": 0, "valid_every": 1,
+             "checkpoint_every": 1}  # key: smallest allowed value (None: any integer)
+_MAPPINGS = ("data", "phonons", "loss_weights", "optimizer", "output")
+
+
+def _check_types(raw: dict) -> None:
+    """ValueError naming the key whose value has the wrong type (``epochs: banana``, a data source
+    list given as a string, …), before anything is read."""
+    for key, smallest in _INTEGERS.items():
+        value = raw.get(key)
+        if key in raw and (isinstance(value, bool) or not isinstance(value, int) or (smallest is not None and value < smallest)):
+            bound = f" ≥ {smallest}" if smallest is not None else ""
+            raise ValueError(f"{key} must be an integer{bound}; got {value!r}")
+    for key in _MAPPINGS:
+        if raw.get(key) is not None and not isinstance(raw[key], dict):
+            raise ValueError(f"{key} must be a mapping (key: value lines below it); got {raw[key]!r}")
+    for key, value in (raw.get("loss_weights") or {}).items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            raise ValueError(f"loss_weights.{key} must be a number ≥ 0; got {value!r}")
+    data = raw.get("data") or {}
+    for key in ("train", "valid"):
+        if data.get(key) is not None and not isinstance(data[key], list):
+            raise ValueError(f"data.{key} must be a list of data sources (lines starting with '- '); got {data[key]!r}")
+    if raw.get("spectra") is not None and not isinstance(raw["spectra"], list):
+        raise ValueError(f"spectra must be a list of data sources; got {raw['spectra']!r}")
+    for source in [*(data.get("train") or []), *(data.get("valid") or []), *(raw.get("spectra") or []),
+                   *(raw.get("phonons") or {}).values()]:
+        if not isinstance(source, dict):
+            raise ValueError(f"a data source is a mapping such as {{extxyz: file.xyz}}; got {source!r}")
 
 
 def _check_source(source: dict) -> None:

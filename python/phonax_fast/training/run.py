@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..models import MODEL_CLASSES, load
 from .batching import Batcher
 from .config import TrainConfig, load_reference, read_source, read_spectrum_source
@@ -44,7 +46,7 @@ def run(config: TrainConfig, log=print):
     model, history = train(
         model, train_data, epochs=config.epochs, loss_weights=config.loss_weights, optim=config.optimizer,
         valid_data=valid_data, checkpoint=config.checkpoint, valid_every=config.valid_every,
-        checkpoint_every=config.checkpoint_every, log=log, spectra=spectra,
+        checkpoint_every=config.checkpoint_every, log=EpochTable(log), spectra=spectra,
     )
     model.save(config.output_model)
     log(f"model written to {config.output_model}")
@@ -54,3 +56,39 @@ def run(config: TrainConfig, log=print):
         errors[name] = frequency_errors(model, reference, commensurate_qpoints(reference))
         log(f"{name}: phonon frequency error vs DFT (commensurate q) {errors[name]}")
     return model, history, errors
+
+
+class EpochTable:
+    """Epoch records of ``train`` as rows of a table (header before the first), 4 significant
+    digits; nested metrics (``valid``) become columns ``valid.NAME``, lists their largest |value|."""
+
+    def __init__(self, log):
+        self.log, self.columns = log, None
+
+    @staticmethod
+    def flat(record: dict, prefix: str = "") -> dict:
+        out = {}
+        for key, value in record.items():
+            if isinstance(value, dict):
+                out.update(EpochTable.flat(value, f"{prefix}{key}."))
+            elif isinstance(value, (list, tuple)) or getattr(value, "ndim", 0):
+                values = [abs(float(v)) for v in np.ravel(np.asarray(value, dtype=float))]
+                out[f"{prefix}{key}.max"] = max(values) if values else float("nan")
+            else:
+                out[f"{prefix}{key}"] = value
+        return out
+
+    def __call__(self, record):
+        if not isinstance(record, dict):
+            self.log(record)
+            return
+        row = self.flat(record)
+        if self.columns is None:
+            self.columns = list(row)
+            self.log("  ".join(f"{c:>{max(10, len(c))}}" for c in self.columns))
+        cells = []
+        for column in self.columns:
+            value, width = row.get(column, ""), max(10, len(column))
+            text = f"{value:.4g}" if isinstance(value, float) else str(value)
+            cells.append(f"{text:>{width}}")
+        self.log("  ".join(cells))
