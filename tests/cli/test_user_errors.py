@@ -59,7 +59,7 @@ def test_bad_model_files(tmp_path, capsys, si_model):
     corrupted.write_bytes(bytes(data))
     for model in (text, truncated, corrupted):
         _fails(["phonons", "example:Si", "--model", str(model), "--out", str(out)], capsys,
-               "is not a readable phonax_fast model file", out)
+               "is not a phonax_fast model file that can be read", out)
         assert "allow_pickle" not in capsys.readouterr().err
     _fails(["phonons", "example:Si", "--model", "defualt", "--out", str(out)], capsys, "bundled models are ['default'", out)
 
@@ -163,3 +163,23 @@ def test_training_log_is_a_table():
     assert lines[1].split() == ["epoch", "step", "loss", "valid.forces_mae", "spectrum_errors.max"]
     assert lines[2].split() == ["1", "3", "0.1235", "0.04568", "2"] and lines[3].split()[2] == "0.01235"
     assert len({len(line) for line in lines[1:]}) == 1  # aligned columns
+
+
+def test_conventional_cell_is_reduced_to_primitive():
+    """An 8-atom conventional MgO cell, reduced, gives the phonons of the 2-atom cell (same q in
+    Cartesian coordinates); kept as given (the API's default), it warns that its bands are folded."""
+    from ase.build import bulk
+
+    from structures import random_nequip
+
+    model = random_nequip(["Mg", "O"], cutoff=3.0, num_layers=1, lmax=1, channels=4, seed=3)
+    conventional = pf.Phonons(bulk("MgO", "rocksalt", a=4.21, cubic=True), model, primitive=True)
+    primitive = pf.Phonons(bulk("MgO", "rocksalt", a=4.21), model, primitive=True)
+    assert conventional.reduced_from == 8 and len(conventional.atoms) == 2 and primitive.reduced_from is None
+    q_cart = np.random.default_rng(0).uniform(-0.2, 0.2, size=(4, 3))  # 1/Å, no 2π
+    a = conventional.frequencies(q_cart @ conventional.atoms.cell[:].T)
+    b = primitive.frequencies(q_cart @ primitive.atoms.cell[:].T)
+    np.testing.assert_allclose(a, b, atol=1e-6)
+    with pytest.warns(UserWarning, match="supercell of a 2-atom primitive cell"):
+        kept = pf.Phonons(bulk("MgO", "rocksalt", a=4.21, cubic=True), model)
+    assert kept.reduced_from is None and len(kept.atoms) == 8

@@ -27,6 +27,9 @@ def add_phonons_command(subparsers) -> argparse.ArgumentParser:
                    help="phonopy BORN file (ε∞ and Born charges) for the non-analytic correction: LO–TO splitting")
     p.add_argument("--nac-method", choices=NAC_METHODS, default="gonze",
                    help="non-analytic correction: Gonze–Lee Ewald sum (phonopy's default) or Wang's")
+    p.add_argument("--no-primitive", dest="primitive", action="store_false", default=True,
+                   help="keep a conventional cell or supercell as given (folded bands) instead of reducing it to "
+                        "its primitive cell")
     p.set_defaults(run=run_phonons)
     return p
 
@@ -37,10 +40,14 @@ def run_phonons(args) -> int:
     atoms, model = structure_and_model(args.structure, args.model)
     print(f"structure: {atoms.get_chemical_formula()} ({len(atoms)} atoms), model: {args.model} ({model.model_name}, "
           f"elements {' '.join(model.species)}, cutoff {model.cutoff} Å, {model.num_layers} layers)")
-    ph = Phonons(atoms, model, construction=args.construction)
+    ph = Phonons(atoms, model, construction=args.construction, primitive=args.primitive)
+    if ph.reduced_from:
+        print(f"reduced the {ph.reduced_from}-atom cell to its {len(ph.atoms)}-atom primitive cell "
+              "(--no-primitive keeps it as given)")
     born = None
     if args.born is not None:  # read before the force constants are computed, so a bad file fails at once
-        born = read_born(args.born, atoms.cell[:], atoms.get_scaled_positions(), atoms.numbers)
+        cell = ph.atoms
+        born = read_born(args.born, cell.cell[:], cell.get_scaled_positions(), cell.numbers)
     t0 = time.perf_counter()
     fcs = ph.fcs
     print(f"force constants: {ph.construction} construction, {len(fcs.translations)} lattice translations, "

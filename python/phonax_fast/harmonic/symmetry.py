@@ -115,3 +115,29 @@ def _match_atoms(positions, numbers, rotations, translations, tolerance: float):
         rows = start + np.flatnonzero(ok)
         permutations[rows], shifts[rows] = pi[ok], t[ok]
     return permutations, shifts
+
+
+def primitive_cell(cell, scaled_positions, numbers, symprec: float = 1e-5):
+    """The primitive cell of a crystal given in a conventional cell or a supercell (spglib, as
+    phonopy's ``primitive_matrix="auto"``), without rotating or idealising it.
+
+    Returns:
+        (cell (3, 3) Å rows, scaled_positions (M, 3), numbers (M,), index (M,) int: for each atom
+        of the primitive cell one atom of the input it stands for), or None when the cell given
+        is primitive already.
+    """
+    found = spglib.standardize_cell((np.asarray(cell, float), np.asarray(scaled_positions, float), np.asarray(numbers)),
+                                    to_primitive=True, no_idealize=True, symprec=symprec)
+    if found is None or len(found[2]) >= len(numbers):
+        return None
+    p_cell, p_positions, p_numbers = (np.asarray(x) for x in found)
+    cartesian = np.asarray(scaled_positions, float) @ np.asarray(cell, float)
+    index = []
+    for s, z in zip(p_positions, p_numbers):  # the input atom at the same place (modulo the primitive lattice)
+        d = (cartesian @ np.linalg.inv(p_cell)) - s
+        d -= np.rint(d)
+        k = np.where((np.linalg.norm(d @ p_cell, axis=1) < 10 * symprec) & (np.asarray(numbers) == z))[0]
+        index.append(int(k[0]) if len(k) else -1)
+    if min(index) < 0:
+        return None
+    return p_cell, p_positions, p_numbers, np.array(index)

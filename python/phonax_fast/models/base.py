@@ -131,8 +131,8 @@ def load_file(path) -> EnergyModel:
             arrays = {k: jnp.asarray(data[k]) for k in data.files if k != "__model__"}
     except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, json.JSONDecodeError, UnicodeDecodeError) as err:
         reason = "not a zip archive of arrays" if "pickled" in str(err) or isinstance(err, zipfile.BadZipFile) else err
-        raise ValueError(f"{path} is not a readable phonax_fast model file ({reason}); was it truncated or "
-                         "is it another kind of file?") from None
+        raise ValueError(f"{path} is not a phonax_fast model file that can be read ({reason}); was it truncated "
+                         "or is it another kind of file?") from None
     if header.get("format") != FORMAT_VERSION:
         raise ValueError(f"{path}: unsupported model file format {header.get('format')}")
     cls = MODEL_CLASSES.get(header["model"])

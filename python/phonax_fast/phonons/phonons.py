@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ from ase import Atoms
 from ..forceconstants.crystal import crystal_force_constants
 from ..graphs.validation import require_crystal
 from ..harmonic.force_constants import ForceConstants
+from ..harmonic.symmetry import primitive_cell
 from ..interop.files import write_band_yaml, write_force_constants, write_phonopy_params, write_total_dos
 from ..interop.nac import read_born, with_nac, write_born
 from ..interop.phonopy_export import to_phonopy
@@ -33,10 +35,27 @@ class Phonons:
         model: a phonax_fast energy model.
         construction: ``"auto"``, ``"masked"`` or ``"paper"`` (see ``forceconstants.crystal``).
         block_size: Hessian-vector products per batch (default from a memory estimate).
+        primitive: reduce a conventional cell or supercell to its primitive cell first (spglib,
+            as phonopy's ``primitive_matrix="auto"``), so bands are not folded; q-points are then in
+            reduced coordinates of ``self.atoms.cell``, the primitive cell (the CLI does this by
+            default). ``False`` (default) keeps the cell as given, with a warning when it is not
+            primitive (its bands are those of the folded zone). ``reduced_from`` holds the number
+            of atoms given when a reduction happened.
     """
 
-    def __init__(self, atoms: Atoms, model, *, construction: str = "auto", block_size: int | None = None):
+    def __init__(self, atoms: Atoms, model, *, construction: str = "auto", block_size: int | None = None,
+                 primitive: bool = False):
         require_crystal(atoms, model.species, context="Phonons")
+        self.reduced_from = None
+        found = primitive_cell(atoms.cell[:], atoms.get_scaled_positions(), atoms.numbers)
+        if found is not None and primitive:
+            cell, positions, numbers, index = found
+            self.reduced_from = len(atoms)
+            atoms = Atoms(numbers=numbers, scaled_positions=positions, cell=cell, pbc=True,
+                          masses=atoms.get_masses()[index])
+        elif found is not None:
+            warnings.warn(f"the {len(atoms)}-atom cell is a supercell of a {len(found[2])}-atom primitive cell: its "
+                          "bands are folded; Phonons(..., primitive=True) reduces it first", stacklevel=2)
         self.atoms = atoms.copy()
         self.model = model
         self.construction = construction
@@ -49,7 +68,7 @@ class Phonons:
         self = cls.__new__(cls)
         self.atoms = Atoms(numbers=fcs.numbers, scaled_positions=fcs.scaled_positions, cell=fcs.cell, masses=fcs.masses, pbc=True)
         self.model, self.construction, self.block_size = None, "given", None
-        self._fcs = fcs
+        self.reduced_from, self._fcs = None, fcs
         return self
 
     @classmethod
