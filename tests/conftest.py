@@ -1,7 +1,13 @@
 """Shared pytest fixtures. phonopy's DFT reference data come through the test helper
 ``reference_data`` (fetched once into ``$PHONAX_TEST_DATA`` or ``out/phonopy-sdist``, git-ignored)."""
 
+import os
+
 import pytest
+
+# the CLI's persistent compilation cache stays off in tests (tests/cli/test_compilation_cache.py
+# turns it on in a folder of its own); tests write nothing to the user's cache directory
+os.environ.setdefault("PHONAX_FAST_CACHE_DIR", "none")
 
 import reference_data
 

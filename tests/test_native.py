@@ -12,11 +12,12 @@ from phonax_fast import _core
 
 def test_build_info():
     info = pf.build_info()
-    assert set(info) == {"version", "backends", "jax", "cuda"}
+    assert set(info) == {"version", "backends", "runnable", "jax", "cuda"}
     assert info["version"] == importlib.metadata.version("phonax_fast")
     assert "cpu" in info["backends"]
     assert info["jax"] == jax.__version__
     assert info["cuda"] == ("cuda" in info["backends"] and any(d.platform == "gpu" for d in jax.devices()))
+    assert info["runnable"] == ["cpu", *(["cuda"] if info["cuda"] else [])]
 
 
 def test_registrations_hold_the_tp_conv_targets():

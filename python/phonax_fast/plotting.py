@@ -72,18 +72,25 @@ def plot_stick_spectrum(vib, title: str | None = None) -> Figure:
 
     ``vib``: a ``vibrations.Vibrations``. Upper panel: IR-active sets; lower panel: Raman-active
     sets; inactive sets are drawn grey and dashed in both. Each active stick is annotated with its
-    irrep. Frequencies in cm⁻¹ (imaginary ones at negative positions). No intensities: activity
-    comes from symmetry only.
+    irrep; labels of sticks closer than 3 % of the frequency range are stacked at three heights so
+    they do not overlap. Frequencies in cm⁻¹ (imaginary ones at negative positions). No
+    intensities: activity comes from symmetry only.
     """
     fig = Figure(figsize=(7, 4.5))
     axes = fig.subplots(2, 1, sharex=True)
     freqs = vib.frequencies_cm1
+    gap = 0.03 * max(float(np.ptp(freqs)), 1.0)
     for ax, active, name, color in ((axes[0], vib.ir_active, "IR", "C3"), (axes[1], vib.raman_active, "Raman", "C0")):
-        for s in vib.degenerate_sets:
+        sets = sorted(vib.degenerate_sets, key=lambda s: float(np.mean(freqs[s])))
+        last, level = -np.inf, 0
+        for s in sets:
             nu, height = float(np.mean(freqs[s])), len(s)
             if active[s[0]]:
+                level = (level + 1) % 3 if nu - last < gap else 0
+                last = nu
                 ax.vlines(nu, 0, height, color=color, lw=2)
-                ax.annotate(vib.irreps[s[0]], (nu, height), textcoords="offset points", xytext=(0, 2), ha="center", fontsize=7)
+                ax.annotate(vib.irreps[s[0]], (nu, height), textcoords="offset points", xytext=(0, 2 + 9 * level),
+                            ha="center", fontsize=7)
             else:
                 ax.vlines(nu, 0, height, color="0.6", lw=1, ls="--")
         ax.set_ylabel(f"{name}\n(degeneracy)")

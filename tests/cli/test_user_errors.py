@@ -183,3 +183,17 @@ def test_conventional_cell_is_reduced_to_primitive():
     with pytest.warns(UserWarning, match="supercell of a 2-atom primitive cell"):
         kept = pf.Phonons(bulk("MgO", "rocksalt", a=4.21, cubic=True), model)
     assert kept.reduced_from is None and len(kept.atoms) == 8
+
+
+def test_close_vibration_labels_do_not_overlap():
+    from types import SimpleNamespace
+
+    from phonax_fast.plotting import plot_stick_spectrum
+
+    vib = SimpleNamespace(frequencies_cm1=np.array([1000.0, 1001.0, 1002.0, 2000.0]), ir_active=np.ones(4, bool),
+                          raman_active=np.zeros(4, bool), degenerate_sets=[[0], [1], [2], [3]],
+                          irreps=["A1", "B1", "B2", "E"], atoms=SimpleNamespace(get_chemical_formula=lambda: "X"),
+                          point_group="C2v")
+    fig = plot_stick_spectrum(vib)
+    offsets = [text.xyann[1] for text in fig.axes[0].texts]
+    assert len(set(offsets[:3])) == 3 and offsets[3] == offsets[0]  # three close labels stacked, the far one not

@@ -12,23 +12,7 @@ from ase.calculators.emt import EMT
 import phonax_fast as pf
 from phonax_fast.vibrations import Vibrations
 from structures import random_nequip
-
-
-def finite_difference_hessian(atoms, calc, step=1e-3):
-    """(3N, 3N) eV/Å² by central differences of the forces of an ASE calculator."""
-    atoms = atoms.copy()
-    atoms.calc = calc
-    x0 = atoms.get_positions()
-    h = np.empty((3 * len(atoms), 3 * len(atoms)))
-    for k in range(3 * len(atoms)):
-        f = []
-        for sign in (1, -1):
-            x = x0.copy()
-            x.flat[k] += sign * step
-            atoms.set_positions(x)
-            f.append(atoms.get_forces().ravel())
-        h[k] = -(f[0] - f[1]) / (2 * step)
-    return 0.5 * (h + h.T)
+from studies.finite_differences import finite_difference_hessian
 
 
 @pytest.fixture(scope="module")

@@ -14,6 +14,8 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
+import jax
+
 from ..graphs.validation import unknown_elements
 from ..interop.structures import read_structure
 from ..models import load
@@ -23,8 +25,38 @@ EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
 
 
+CACHE_ENV = "PHONAX_FAST_CACHE_DIR"
+
+
+def compilation_cache_dir() -> Path | None:
+    """Where the CLI keeps JAX's persistent compilation cache: ``$PHONAX_FAST_CACHE_DIR`` (``none``
+    turns it off), else ``$XDG_CACHE_HOME/phonax_fast/jax`` (default ``~/.cache/phonax_fast/jax``)."""
+    chosen = os.environ.get(CACHE_ENV)
+    if chosen is not None:
+        return None if chosen.lower() in ("", "none", "off") else Path(chosen)
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "phonax_fast" / "jax"
+
+
+def enable_compilation_cache() -> Path | None:
+    """Turn on JAX's persistent compilation cache for this process (every compiled function, however
+    quick to compile), so a second run on the same model and shapes skips compilation; returns the
+    folder, or None when it is off or cannot be created (the run then just compiles)."""
+    folder = compilation_cache_dir()
+    if folder is None:
+        return None
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    jax.config.update("jax_compilation_cache_dir", str(folder))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    return folder
+
+
 def run(args) -> int:
     """Run ``args.run(args)``; user errors and Ctrl-C become one line on stderr and an exit code."""
+    enable_compilation_cache()
     try:
         return args.run(args)
     except USER_ERRORS as err:
