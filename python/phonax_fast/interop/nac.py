@@ -25,7 +25,7 @@ from ..fileio import atomic_write
 from ..harmonic.force_constants import ForceConstants
 from ..harmonic.nac import METHODS, NonAnalyticCorrection, charge_neutrality_residual, validate_born_epsilon
 from ..units import NAC_UNIT_FACTOR
-from .phonopy_export import to_phonopy
+from .phonopy_export import phonopy_atoms, to_phonopy
 from .phonopy_supercell import supercell_blocks
 
 
@@ -102,10 +102,6 @@ def with_nac(fcs: ForceConstants, born, epsilon, method: str = "gonze", factor: 
     return dataclasses.replace(fcs, nac=nac_from_phonopy(phonon, residual))
 
 
-def _unit_cell(fcs: ForceConstants) -> PhonopyAtoms:
-    return PhonopyAtoms(cell=fcs.cell, scaled_positions=fcs.scaled_positions, numbers=fcs.numbers, masses=fcs.masses)
-
-
 def read_born(path, cell, scaled_positions, numbers, symprec: float = 1e-5) -> dict:
     """A phonopy BORN file for a crystal: {"born": (N, 3, 3), "epsilon": (3, 3), "factor": float or None}.
 
@@ -130,7 +126,7 @@ def born_lines(fcs: ForceConstants) -> list[str]:
     """The lines of a BORN file for ``fcs.nac`` (phonopy's format: factor, ε∞, Z* of independent atoms)."""
     if fcs.nac is None:
         raise ValueError("these force constants have no Born charges (no non-analytic correction)")
-    lines = get_BORN_lines(_unit_cell(fcs), fcs.nac.born, fcs.nac.epsilon)
+    lines = get_BORN_lines(phonopy_atoms(fcs), fcs.nac.born, fcs.nac.epsilon)
     return [f"{fcs.nac.unit_factor:.10f}", *lines[1:]]
 
 

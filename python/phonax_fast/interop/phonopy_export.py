@@ -49,6 +49,11 @@ def supercell_dimensions(fcs: ForceConstants, tolerance: float = 1e-10) -> np.nd
             raise ValueError(f"force constants reach too far for a supercell of at most {_MAX_SUPERCELL} cells per axis")
 
 
+def phonopy_atoms(fcs: ForceConstants) -> PhonopyAtoms:
+    """The unit cell of ``fcs`` as phonopy's ``PhonopyAtoms`` (cell, positions, numbers, masses)."""
+    return PhonopyAtoms(cell=fcs.cell, scaled_positions=fcs.scaled_positions, numbers=fcs.numbers, masses=fcs.masses)
+
+
 def to_phonopy(fcs: ForceConstants, supercell_dims=None, tolerance: float = 1e-10, symmetry: bool = False) -> Phonopy:
     """A ``Phonopy`` with these force constants set on a supercell (compact form).
 
@@ -75,8 +80,7 @@ def to_phonopy(fcs: ForceConstants, supercell_dims=None, tolerance: float = 1e-1
     matrix = np.asarray(np.rint(matrix), dtype=int)
     if matrix.shape != (3, 3) or round(abs(np.linalg.det(matrix))) < 1:
         raise ValueError(f"supercell must be 3 positive integers or a non-singular 3×3 integer matrix; got {supercell_dims}")
-    unitcell = PhonopyAtoms(cell=fcs.cell, scaled_positions=fcs.scaled_positions, numbers=fcs.numbers, masses=fcs.masses)
-    phonon = Phonopy(unitcell, supercell_matrix=matrix.T, primitive_matrix=np.eye(3), is_symmetry=symmetry)
+    phonon = Phonopy(phonopy_atoms(fcs), supercell_matrix=matrix.T, primitive_matrix=np.eye(3), is_symmetry=symmetry)
     sc = phonon.supercell
     n, det = fcs.n_atoms, round(abs(np.linalg.det(matrix)))
     inverse = np.linalg.inv(matrix)

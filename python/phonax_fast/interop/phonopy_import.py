@@ -29,10 +29,9 @@ def force_constants_from_phonopy(phonon) -> ForceConstants:
     fc = phonon.force_constants
     if fc is None:
         raise ValueError("the phonopy object has no force constants; run produce_force_constants() first")
-    n_s = len(phonon.supercell)
-    if fc.ndim != 4 or fc.shape[1:] != (n_s, 3, 3):
-        raise ValueError(f"force constants of shape {fc.shape} do not fit a supercell of {n_s} atoms")
-    translations, compact = supercell_blocks(phonon, fc)  # (N_p, N_L, N_p, 3, 3)
+    if fc.ndim != 4 or fc.shape[2:] != (3, 3):
+        raise ValueError(f"force constants of shape {fc.shape} are not (atoms, supercell atoms, 3, 3)")
+    translations, compact = supercell_blocks(phonon, fc)  # checks the atom counts against the supercell  # (N_p, N_L, N_p, 3, 3)
     primitive = phonon.primitive
     n_p = len(primitive)
     return ForceConstants(
