@@ -27,7 +27,7 @@ def run_cli(structure: str, model: str, cache: str, out: Path) -> tuple[float, f
                              str(out), "--npoints", "101", "--mesh", "16", "16", "16"], env=env, capture_output=True,
                             text=True, check=True)
     wall = time.perf_counter() - start
-    fc = float(re.search(r"lattice translations, ([0-9.]+) s", result.stdout).group(1))
+    fc = float(re.search(r"execute [0-9.]+ s, total ([0-9.]+) s", result.stdout).group(1))
     return fc, wall
 
 

@@ -177,6 +177,20 @@ def test_hessian_rows_match_jax_hessian(model, make):
     np.testing.assert_allclose(d.hessian_rows(model, graph, np.arange(3 * n)), reference, atol=1e-10)
 
 
+def test_hessian_products_along_directions_match_jax_hessian(model):
+    graph = graph_of(model, crystal())
+    n = graph.num_nodes
+    reference = np.asarray(_full_hessian(model, graph)).reshape(n, 3, n, 3)
+    atoms = np.array([0, 2, 3])
+    directions = np.random.default_rng(3).normal(size=(3, 3))
+    timing = d.HessianTiming()
+    products = d.hessian_products(model, graph, atoms, directions, block_size=2, timing=timing)
+    expected = np.einsum("ka,kanb->knb", directions, reference[atoms])
+    np.testing.assert_allclose(products, expected, atol=1e-10)
+    assert (timing.products, timing.block_size, timing.blocks, timing.nodes) == (3, 2, 2, n)
+    assert timing.compile_seconds > 0 and timing.execute_seconds > 0
+
+
 def test_hessian_vector_products_of_a_masked_energy(model):
     graph = graph_of(model, crystal())._replace(energy_weights=jnp.asarray([1.0, 0.0, 1.0, 0.0]))
     n = graph.num_nodes

@@ -9,14 +9,8 @@ from ase.calculators.calculator import Calculator as AseCalculator
 from ase.calculators.calculator import PropertyNotImplementedError, all_changes
 
 from .derivatives import energy_forces_virial
-from .graphs.neighbors import pad_edges, periodic_graph
+from .graphs.neighbors import bucket_size, pad_graph, periodic_graph
 from .graphs.validation import validate_structure
-
-
-def padded_edge_count(n_edges: int) -> int:
-    """Round the edge count up to one of few sizes (≤12.5 % padding) so jit recompiles rarely."""
-    step = max(8, 2 ** max(0, int(np.log2(max(n_edges, 1))) - 3))
-    return int(-(-n_edges // step) * step)
 
 
 class Calculator(AseCalculator):
@@ -39,7 +33,7 @@ class Calculator(AseCalculator):
             raise PropertyNotImplementedError("stress needs a cell periodic in all three directions")
         validate_structure(atoms, self.model.species)
         graph = periodic_graph(atoms, self.model.cutoff, self.model.species)
-        graph = pad_edges(graph, padded_edge_count(graph.num_edges), self.model.cutoff)
+        graph = pad_graph(graph, graph.num_nodes, bucket_size(graph.num_edges), self.model.cutoff)
         e, forces, virial = energy_forces_virial(self.model, jax.tree_util.tree_map(jnp.asarray, graph))
         forces = np.asarray(forces)
         if not np.isfinite(forces).all() or not np.isfinite(float(e)):

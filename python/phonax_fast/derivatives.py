@@ -21,16 +21,20 @@ Positions are row vectors in Å; units of the outputs are eV, eV/Å, eV (∂E/�
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
+
+import e3nn_jax as e3nn
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from .graphs.graph import Graph
+from .graphs.neighbors import bucket_size, pad_graph
 from .progress import progress_bar
+from .resources import free_memory
 
-# Rough working memory of one Hessian-vector product per edge and channel (bytes), used to size
-# blocks of tangents so that a block fits in ``memory_budget``.
-_BYTES_PER_EDGE_CHANNEL = 8 * 160
+BYTES_PER_EDGE_FEATURE = 4 * 8  # see tangent_bytes
 
 
 def energy(model, params, graph: Graph) -> jnp.ndarray:
@@ -153,45 +157,180 @@ def _hessian_block(model, graph: Graph, tangents: jnp.ndarray) -> jnp.ndarray:
     return hessian_vector_products(model, model.params, graph, tangents)
 
 
-def default_block_size(model, graph: Graph, n_rows: int, memory_budget: float = 2e9) -> int:
-    """Tangents per block so that one block's working memory stays near ``memory_budget`` bytes."""
-    channels = getattr(model.config, "channels", 32)
-    per_tangent = max(graph.num_edges, 1) * channels * model.num_layers * _BYTES_PER_EDGE_CHANNEL
-    return int(np.clip(memory_budget // per_tangent, 1, max(n_rows, 1)))
+QUICK_COMPILE = {"xla_backend_optimization_level": 0}
+"""XLA options of the first compilation of a block function: about half the compile time of the
+default; the compiled function runs 1.3–1.7× slower (NequIP models on the CPU, measured)."""
+OPTIMIZED_SAVING, OPTIMIZED_COMPILE_COST = 0.3, 2.0
+"""After the first block, the function is compiled again with XLA's default optimisation when the
+blocks left would save more (this fraction of their time) than it costs (this × the quick compile)."""
+
+MAX_BLOCK = 32
+"""Most tangents per block: beyond it the per-product time no longer falls (benchmarks/bench_hessian_blocks.py)."""
 
 
-def hessian_rows(model, graph: Graph, coords, block_size: int | None = None, desc: str = "Hessian rows", on_block=None):
-    """Rows ∂²E/∂x_c ∂x of the model's energy on ``graph`` for the flat coordinates ``coords``.
+def hidden_features(model) -> int:
+    """Features per node of the model's hidden layers (``config.hidden_irreps``'s dimension, else
+    9 × channels): the unit of per-edge work and memory estimates."""
+    hidden = getattr(model.config, "hidden_irreps", None)
+    return e3nn.Irreps(hidden).dim if hidden is not None else 9 * getattr(model.config, "channels", 32)
 
-    Unit tangents in vmapped blocks of :func:`hessian_vector_products` (the last block is padded
-    with repeats of its last coordinate, so every block compiles to one shape).
+
+def tangent_bytes(model, graph: Graph) -> int:
+    """Working memory of one Hessian-vector product of a block (bytes), for sizing blocks: about
+    four float64 copies (primal, tangent and their cotangents) of the hidden features on every edge
+    of every layer (measured with XLA's memory analysis: 2.5–4.4 copies for NequIP models)."""
+    return max(graph.num_edges, 1) * model.num_layers * hidden_features(model) * BYTES_PER_EDGE_FEATURE
+
+
+def default_block_size(model, graph: Graph, n_rows: int, memory_budget: float | None = None) -> int:
+    """Tangents per block: as many as fit ``memory_budget`` bytes (default: a quarter of the free
+    memory, at most 8 GiB) by :func:`tangent_bytes`, at most ``MAX_BLOCK`` and ``n_rows``."""
+    budget = min(free_memory() / 4, 8 * 2**30) if memory_budget is None else memory_budget
+    return int(np.clip(budget // tangent_bytes(model, graph), 1, max(1, min(n_rows, MAX_BLOCK))))
+
+
+@dataclass
+class HessianTiming:
+    """What one run of Hessian-vector products took (seconds), filled in by :func:`hessian_products`.
+
+    ``compile_seconds``: tracing and compiling the block function (or loading it from JAX's
+    persistent cache); ``execute_seconds``: running all blocks."""
+
+    products: int = 0
+    block_size: int = 0
+    blocks: int = 0
+    nodes: int = 0
+    edges: int = 0
+    compile_seconds: float = 0.0
+    execute_seconds: float = 0.0
+
+
+def hessian_products(model, graph: Graph, atoms, directions, block_size: int | None = None,
+                     desc: str = "Hessian rows", on_block=None, timing: HessianTiming | None = None):
+    """Products H v_k of the Hessian of the model's energy on ``graph`` with tangents v_k that move
+    one atom each: node ``atoms[k]`` along ``directions[k]`` (Cartesian (3,), unit length for a row
+    of the Hessian), i.e. Σ_α d_α ∂²E/∂x_{aα} ∂x.
+
+    Blocks of tangents are vmapped (:func:`hessian_vector_products`); the graph is padded to a
+    size bucket (``graphs.pad_graph``) and the last block with repeats of its last tangent, so
+    similar graphs and every block share one compiled function. The function is compiled ahead of
+    the first block, so compilation and execution are timed apart (``timing``): quickly
+    (``QUICK_COMPILE``) and, when many blocks are left after the first, once more fully optimised.
 
     Args:
         model: an energy model (pytree with ``apply`` and ``params``), float64 recommended.
-        graph: the graph; rows are derivatives with respect to ``graph.positions``.
-        coords: (n_rows,) flat coordinate indices ``3 * node + α``.
-        block_size: tangents per vmapped block (default: from a memory estimate).
+        graph: the graph; products are derivatives with respect to ``graph.positions``.
+        atoms: (K,) int node of each tangent.
+        directions: (K, 3) float Cartesian direction of each tangent.
+        block_size: tangents per vmapped block (default :func:`default_block_size`).
         desc: progress-bar label.
-        on_block: if given, called as ``on_block(coords_block, rows_block)`` for each block and
-            nothing is returned (to fold rows without holding the whole Hessian).
+        on_block: if given, called as ``on_block(slice_of_k, products_block)`` for each block and
+            nothing is returned (to fold products without holding them all).
+        timing: a :class:`HessianTiming` to fill in, or None.
     Returns:
-        (n_rows, n_nodes, 3) float64 array in eV/Å² (unless ``on_block`` is given).
+        (K, n_nodes, 3) float64 array in eV/Å² per unit of direction (unless ``on_block`` is given).
+    """
+    atoms = np.asarray(atoms, dtype=np.int64)
+    directions = np.asarray(directions, dtype=float).reshape(len(atoms), 3)
+    n = graph.num_nodes
+    bs = block_size or default_block_size(model, graph, len(atoms))
+    padded = pad_graph(graph, bucket_size(n), bucket_size(graph.num_edges), model.cutoff)
+    padded = jax.tree_util.tree_map(jnp.asarray, padded)
+    timing = timing if timing is not None else HessianTiming()
+    timing.products, timing.block_size, timing.nodes, timing.edges = len(atoms), bs, n, graph.num_edges
+    out = None if on_block else np.empty((len(atoms), n, 3))
+
+    def block_tangents(start):
+        k = np.minimum(np.arange(start, start + bs), len(atoms) - 1)
+        tangents = np.zeros((bs, padded.num_nodes, 3))
+        tangents[np.arange(bs), atoms[k]] = directions[k]
+        return jnp.asarray(tangents)
+
+    while True:  # compile quickly; halve the block while XLA's own estimate of its memory does not fit
+        start = time.perf_counter()
+        lowered, compiled, quick_seconds = _compiled_block(model, padded, block_tangents(0))
+        timing.compile_seconds += time.perf_counter() - start
+        need = _compiled_bytes(compiled)
+        if bs == 1 or need <= free_memory():
+            break
+        bs = max(1, bs // 2)
+    timing.block_size = bs
+    n_blocks = -(-len(atoms) // bs)
+    with progress_bar(total=len(atoms), desc=desc, unit="row") as bar:
+        for k, first in enumerate(range(0, len(atoms), bs)):
+            stop = min(first + bs, len(atoms))
+            start = time.perf_counter()
+            products = np.asarray(compiled(model, padded, block_tangents(first)))[: stop - first, :n]
+            elapsed = time.perf_counter() - start
+            timing.execute_seconds += elapsed
+            timing.blocks += 1
+            if k == 0 and lowered is not None and (n_blocks - 1) * OPTIMIZED_SAVING * elapsed > OPTIMIZED_COMPILE_COST * quick_seconds:
+                start = time.perf_counter()  # enough blocks left to pay for XLA's full optimisation
+                compiled = _optimized_block(model, padded, block_tangents(0), lowered)
+                timing.compile_seconds += time.perf_counter() - start
+            if on_block:
+                on_block(slice(first, stop), products)
+            else:
+                out[first:stop] = products
+            bar.update(stop - first)
+    return out
+
+
+_COMPILED: dict = {}  # (_signature) → compiled block function
+_COMPILED_KEEP = 8
+
+
+def _signature(model, graph, tangents, optimized: bool):
+    """What a compiled block function depends on: the arguments' tree structure (model class and
+    hyper-parameters, graph pruning) and leaf shapes and dtypes."""
+    leaves, structure = jax.tree_util.tree_flatten((model, graph, tangents))
+    return structure, tuple((x.shape, x.dtype.name) for x in leaves), optimized
+
+
+def _remember(key, compiled):
+    _COMPILED[key] = compiled
+    while len(_COMPILED) > _COMPILED_KEEP:
+        _COMPILED.pop(next(iter(_COMPILED)))
+    return compiled
+
+
+def _compiled_block(model, graph, tangents):
+    """(lowered or None, compiled block function, seconds its quick compilation took): the best
+    version compiled before in this process for these shapes if any (lowered is then None), else a
+    quick compilation (``QUICK_COMPILE``)."""
+    for optimized in (True, False):
+        found = _COMPILED.get(_signature(model, graph, tangents, optimized))
+        if found is not None:
+            return None, found, 0.0
+    lowered = _hessian_block.lower(model, graph, tangents)
+    start = time.perf_counter()
+    compiled = lowered.compile(QUICK_COMPILE)
+    seconds = time.perf_counter() - start
+    return lowered, _remember(_signature(model, graph, tangents, False), compiled), seconds
+
+
+def _optimized_block(model, graph, tangents, lowered):
+    """The block function compiled with XLA's default (full) optimisation, remembered for reuse."""
+    return _remember(_signature(model, graph, tangents, True), lowered.compile())
+
+
+def _compiled_bytes(compiled) -> int:
+    """Memory a compiled function needs beyond its arguments (XLA's estimate; 0 if unknown)."""
+    try:
+        stats = compiled.memory_analysis()
+        return int(stats.temp_size_in_bytes + stats.output_size_in_bytes)
+    except (AttributeError, NotImplementedError, RuntimeError):
+        return 0
+
+
+def hessian_rows(model, graph: Graph, coords, block_size: int | None = None, desc: str = "Hessian rows",
+                 on_block=None, timing: HessianTiming | None = None):
+    """Rows ∂²E/∂x_c ∂x of the model's energy on ``graph`` for the flat coordinates ``coords``
+    ((n_rows,) int, ``3 * node + α``): :func:`hessian_products` with unit tangents.
+
+    ``on_block`` is called as ``on_block(coords_block, rows_block)``. Returns (n_rows, n_nodes, 3)
+    float64 in eV/Å² (unless ``on_block`` is given).
     """
     coords = np.asarray(coords, dtype=np.int64)
-    n = graph.num_nodes
-    bs = block_size or default_block_size(model, graph, len(coords))
-    graph = jax.tree_util.tree_map(jnp.asarray, graph)
-    out = None if on_block else np.empty((len(coords), n, 3))
-    with progress_bar(total=len(coords), desc=desc, unit="row") as bar:
-        for start in range(0, len(coords), bs):
-            chunk = coords[start : start + bs]
-            padded = np.concatenate([chunk, np.full(bs - len(chunk), chunk[-1])])
-            tangents = np.zeros((bs, 3 * n))
-            tangents[np.arange(bs), padded] = 1.0
-            rows = np.asarray(_hessian_block(model, graph, jnp.asarray(tangents.reshape(bs, n, 3))))[: len(chunk)]
-            if on_block:
-                on_block(chunk, rows)
-            else:
-                out[start : start + len(chunk)] = rows
-            bar.update(len(chunk))
-    return out
+    fold = None if on_block is None else (lambda k, rows: on_block(coords[k], rows))
+    return hessian_products(model, graph, coords // 3, np.eye(3)[coords % 3], block_size, desc, fold, timing)

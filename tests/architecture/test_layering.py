@@ -17,13 +17,13 @@ PACKAGE = Path(__file__).resolve().parents[2] / "python" / "phonax_fast"
 
 LAYERS = [
     {"_core"},  # the compiled extension
-    {"units", "fileio", "progress", "_native"},  # foundations: constants, atomic files, progress, FFI registration
+    {"units", "fileio", "progress", "resources", "_native"},  # foundations: constants, atomic files, progress, free memory, FFI registration
     {"harmonic", "graphs", "plotting"},  # force constants, dynamical matrices, symmetry; neighbour graphs; figures
     {"ops"},  # the tensor-product convolution (e3nn reference, fused primitive)
     {"models"},  # energy models and their files
     {"derivatives"},  # energy, forces, stress and Hessian-vector products of a model
     {"calculator", "forceconstants", "qgrid", "interop"},  # ASE calculator; Hessians; q-mesh engine; files
-    {"vibrations"},  # molecular vibrations, point groups, irreps
+    {"vibrations", "relaxation"},  # molecular vibrations, point groups, irreps; relaxation with a model
     {"phonons"},  # the Phonons facade, bands
     {"training"},  # datasets, losses, trainer
     {"cli"},  # the command line

@@ -4,14 +4,11 @@ References: ``jax.hessian`` of a periodic supercell's energy (exact at commensur
 cluster constructions against each other, and symmetry-required degeneracies.
 """
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 import pytest
-from ase.build import make_supercell
 
 import phonax_fast as pf
-from phonax_fast.graphs import periodic_graph
+from hessian_reference import supercell_dynamical_matrix
 from structures import quaternary, random_nequip, silicon
 
 
@@ -25,30 +22,6 @@ def si_phonons(si_model):
     ph = pf.Phonons(silicon(), si_model, construction="masked")
     ph.fcs
     return ph
-
-
-def supercell_dynamical_matrix(model, atoms, dims, q):
-    """D(q) by folding jax.hessian of the energy of a periodic ``dims`` supercell (exact at commensurate q)."""
-    sc = make_supercell(atoms, np.diag(dims))
-    graph = periodic_graph(sc, model.cutoff, model.species)
-    graph = jax.tree_util.tree_map(jnp.asarray, graph)
-    h = jax.hessian(lambda x: model.energy(graph._replace(positions=x)))(graph.positions)
-    h = np.asarray(h).reshape(3 * len(sc), 3 * len(sc))
-    n = len(atoms)
-    # supercell atom k is image of unit-cell atom k // prod(dims) in ASE's make_supercell ordering? map explicitly
-    frac = np.linalg.solve(atoms.cell.T, sc.positions.T).T  # in unit-cell reduced coordinates
-    unit = atoms.get_scaled_positions(wrap=False)
-    atom_of = np.array([np.argmin(np.linalg.norm(((f - unit) + 0.5) % 1 - 0.5, axis=1)) for f in frac])
-    origin = [np.where(atom_of == i)[0][0] for i in range(n)]
-    m = atoms.get_masses()
-    d = np.zeros((3 * n, 3 * n), complex)
-    for i in range(n):
-        a = origin[i]
-        for b in range(len(sc)):
-            j = atom_of[b]
-            phase = np.exp(2j * np.pi * np.dot(q, frac[b] - frac[a]))
-            d[3 * i : 3 * i + 3, 3 * j : 3 * j + 3] += h[3 * a : 3 * a + 3, 3 * b : 3 * b + 3] * phase / np.sqrt(m[i] * m[j])
-    return d
 
 
 @pytest.mark.slow
@@ -75,7 +48,7 @@ def test_constructions_agree():
     model = random_nequip(["Si"], cutoff=4.0, num_layers=2, lmax=2, channels=8, seed=1)
     masked, used_m = pf.forceconstants.crystal_force_constants(silicon(), model, "masked")
     paper, used_p = pf.forceconstants.crystal_force_constants(silicon(), model, "paper")
-    assert (used_m, used_p) == ("masked", "paper")
+    assert (used_m.construction, used_p.construction) == ("masked", "paper")
     # compare as dictionaries {(translation, i, j): block}
     def as_dict(fcs):
         n = fcs.n_atoms
@@ -88,15 +61,23 @@ def test_constructions_agree():
         np.testing.assert_allclose(a.get(key, np.zeros((3, 3))), b.get(key, np.zeros((3, 3))), atol=1e-10 * max(scale, 1.0))
 
 
-def test_auto_picks_cheaper_construction(si_model):
-    from phonax_fast.forceconstants.crystal import construction_cost
-    from phonax_fast.graphs import build_cluster
+def test_auto_picks_exact_when_cheap_and_supercell_for_deep_models(si_model):
+    from phonax_fast.forceconstants import plan_construction
 
-    L = si_model.num_layers
-    masked = build_cluster(silicon(), si_model.cutoff, 2 * L, si_model.species, energy_hops=L)
-    paper = build_cluster(silicon(), si_model.cutoff, L, si_model.species, energy_hops=0)
-    expected = "masked" if construction_cost(masked, "masked") <= construction_cost(paper, "paper") else "paper"
-    assert pf.forceconstants.choose_construction(masked, paper) == expected == "masked"
+    plan = plan_construction(silicon(), si_model)
+    assert plan.construction in ("masked", "paper") and "exact" in plan.reason
+    assert set(plan.estimates) == {"supercell", "masked", "paper"}
+    # a model of nequix's reach (4 layers of 6 Å): the masked cluster would hold ~10^4 atoms
+    deep = random_nequip(["Si"], cutoff=6.0, num_layers=4, lmax=2, channels=16)
+    plan = plan_construction(silicon(), deep)
+    assert plan.construction == "supercell" and "reach" in plan.reason
+    assert plan.estimates["masked"].nodes > 10_000 and plan.estimates["supercell"].products == 1  # Td site: one direction
+    # the automatic supercell is at least 15 Å wide: 3×3×3 conventional cells (216 atoms) for silicon
+    assert round(abs(np.linalg.det(plan.supercell))) * 2 == 216
+    with pytest.raises(ValueError, match="GiB"):
+        plan_construction(silicon(), deep, "masked")  # ~10^6 edges: far more than this machine has
+    with pytest.raises(ValueError, match="no construction fits"):
+        plan_construction(silicon(), deep, memory_limit=1e3)
 
 
 def test_acoustic_sum_rule(si_phonons):
@@ -138,3 +119,27 @@ def test_symmetry_expansion_equals_direct_rows(name):
     rotated, _ = pf.forceconstants.crystal_force_constants(atoms, model, "masked", use_symmetry=True)
     q = np.random.default_rng(0).random((6, 3))
     np.testing.assert_allclose(rotated.dynamical_matrices(q), direct.dynamical_matrices(q), atol=1e-10)
+
+
+@pytest.mark.parametrize("construction", ["masked", "paper"])
+@pytest.mark.parametrize("model_class", ["NequIP", "MACE", "Nequix", "SevenNet"])
+def test_pruned_cluster_gives_the_same_rows(construction, model_class):
+    """Layer t of a pruned cluster sees only the edges into nodes it still needs
+    (``Graph.layer_edges``): same energy and Hessian rows as the whole cluster in every layer."""
+    from phonax_fast.derivatives import energy, hessian_rows
+    from phonax_fast.graphs import build_cluster
+
+    hyper = {"NequIP": dict(lmax=1, channels=4), "MACE": dict(lmax=1, channels=4),
+             "Nequix": dict(lmax=1, hidden_irreps="4x0e + 4x1o"), "SevenNet": dict(lmax=1, channels=4, hidden_irreps="4x0e + 4x1e", envelope_on=2.5)}
+    model = pf.models.MODEL_CLASSES[model_class].init(["Si"], cutoff=3.0, num_layers=3, seed=4, **hyper[model_class])
+    atoms = silicon()
+    atoms.rattle(0.02, seed=5)
+    L = model.num_layers
+    hops, energy_hops = (2 * L, L) if construction == "masked" else (L, 0)
+    cluster = build_cluster(atoms, model.cutoff, hops, model.species, energy_hops=energy_hops)
+    pruned, whole = cluster.graph, cluster.graph._replace(layer_edges=None)
+    assert pruned.layer_edges[0] < pruned.num_edges and list(pruned.layer_edges) == sorted(pruned.layer_edges, reverse=True)
+    assert abs(float(energy(model, model.params, pruned)) - float(energy(model, model.params, whole))) <= 1e-10
+    coords = np.arange(6) if construction == "masked" else np.array([0, 4, 3 * cluster.num_nodes - 1])
+    a, b = hessian_rows(model, pruned, coords), hessian_rows(model, whole, coords)
+    np.testing.assert_allclose(a, b, rtol=0, atol=1e-10 * np.abs(b).max())

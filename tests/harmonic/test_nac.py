@@ -96,8 +96,12 @@ def test_default_supercell_holds_the_force_constants():
     from phonax_fast.interop.phonopy_export import supercell_dimensions, to_phonopy
 
     ph = load_polar("ZnO")
-    plain = dataclasses.replace(force_constants_from_phonopy(ph), nac=None)
-    ours = with_nac(plain, ph.nac_params["born"], ph.nac_params["dielectric"], factor=ph.nac_params["factor"])
+    imported = force_constants_from_phonopy(ph)  # knows phonopy's supercell: the correction refers to it
+    np.testing.assert_array_equal(imported.supercell, ph.supercell_matrix.T)
+    charges = ph.nac_params["born"], ph.nac_params["dielectric"]
+    np.testing.assert_array_equal(with_nac(imported, *charges).nac.supercell_matrix, ph.supercell_matrix.T)
+    plain = dataclasses.replace(imported, nac=None, supercell=None)
+    ours = with_nac(plain, *charges, factor=ph.nac_params["factor"])
     np.testing.assert_array_equal(ours.nac.supercell_matrix, np.diag(supercell_dimensions(plain)))
     ref = to_phonopy(plain, symmetry=True)  # phonopy symmetrises the charges and makes them neutral itself
     ref.nac_params = dict(ph.nac_params)

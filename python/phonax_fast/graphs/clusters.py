@@ -5,6 +5,12 @@ A cluster node is a unit-cell atom ``j`` in the cell translated by the integer l
 periodic neighbour graph, starting from the N atoms of the centre cell (hop 0), so that a node's
 hop count is its message-passing distance to the centre cell. The N centre-cell atoms are the
 first N nodes, in order.
+
+Pruning: the energy of a cluster is masked to nodes within ``energy_hops`` of the centre cell, so
+message-passing layer t (of L = hops − energy_hops) only needs the features of nodes within
+energy_hops + L − 1 − t hops, i.e. the edges into them. Edges are sorted by receiver and nodes by
+hop count, so those edges are a prefix of the edge list: ``Graph.layer_edges`` holds each layer's
+prefix length, and the models skip the rest (the outer shells, most of a deep cluster).
 """
 
 from __future__ import annotations
@@ -49,7 +55,7 @@ def _node_keys(atom: np.ndarray, translation: np.ndarray, n_cell: int, span: int
     return ((t[:, 0] * width + t[:, 1]) * width + t[:, 2]) * n_cell + atom
 
 
-def build_cluster(atoms: Atoms, cutoff: float, hops: int, species, energy_hops: int) -> Cluster:
+def build_cluster(atoms: Atoms, cutoff: float, hops: int, species, energy_hops: int, prune: bool = True) -> Cluster:
     """All nodes within ``hops`` message-passing steps of the centre cell, with every edge between them.
 
     Args:
@@ -58,6 +64,7 @@ def build_cluster(atoms: Atoms, cutoff: float, hops: int, species, energy_hops: 
         hops: depth of the breadth-first search.
         species: element symbols of the model (for ``graph.species``).
         energy_hops: nodes with hop count ≤ this get energy weight 1, the rest 0.
+        prune: give each of the hops − energy_hops layers only the edges it needs (module docstring).
     """
     require_periodic(atoms, context="extended clusters")
     n_cell = len(atoms)
@@ -100,12 +107,16 @@ def build_cluster(atoms: Atoms, cutoff: float, hops: int, species, energy_hops: 
     inside = send >= 0
     cell = np.asarray(atoms.cell)
     positions = atoms.get_positions()[atom] + translation @ cell
+    receivers = recv[inside]
+    layers = hops - energy_hops
+    needed = [int(np.count_nonzero(hop[receivers] <= energy_hops + layers - 1 - t)) for t in range(layers)]
     graph = Graph(
         positions=positions,
         species=species_indices(atoms, species)[atom],
         senders=send[inside].astype(np.int32),
-        receivers=recv[inside].astype(np.int32),
+        receivers=receivers.astype(np.int32),
         shifts=np.zeros((int(inside.sum()), 3)),
         energy_weights=(hop <= energy_hops).astype(np.float64),
+        layer_edges=tuple(needed) if prune and layers > 0 else None,
     )
     return Cluster(graph=graph, atom=atom, translation=translation, hops=hop, n_cell=n_cell)

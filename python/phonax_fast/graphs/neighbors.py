@@ -29,13 +29,10 @@ def species_indices(atoms: Atoms, species) -> np.ndarray:
         raise ValueError(f"element {err.args[0]} is unknown to this model, which knows {list(species)}") from None
 
 
-def periodic_graph(atoms: Atoms, cutoff: float, species, pad_edges_to: int | None = None) -> Graph:
-    """Graph of ``atoms`` (molecule or periodic crystal) with all edges shorter than ``cutoff`` Å.
-
-    ``pad_edges_to``: see :func:`pad_edges`.
-    """
+def periodic_graph(atoms: Atoms, cutoff: float, species) -> Graph:
+    """Graph of ``atoms`` (molecule or periodic crystal) with all edges shorter than ``cutoff`` Å."""
     senders, receivers, cell_shifts = neighbor_edges(atoms, cutoff)
-    graph = Graph(
+    return Graph(
         positions=np.asarray(atoms.get_positions(), dtype=np.float64),
         species=species_indices(atoms, species),
         senders=senders.astype(np.int32),
@@ -43,18 +40,34 @@ def periodic_graph(atoms: Atoms, cutoff: float, species, pad_edges_to: int | Non
         shifts=np.asarray(cell_shifts @ np.asarray(atoms.cell), dtype=np.float64),
         energy_weights=np.ones(len(atoms)),
     )
-    return graph if pad_edges_to is None else pad_edges(graph, pad_edges_to, cutoff)
 
 
-def pad_edges(graph: Graph, n_edges: int, cutoff: float) -> Graph:
-    """Append inert edges (node 0 to itself, shifted beyond ``cutoff``) up to ``n_edges`` in all,
-    so that jit-compiled functions see few distinct shapes. Their radial envelope is exactly zero."""
-    n_pad = n_edges - graph.num_edges
-    if n_pad <= 0:
-        return graph
-    zeros = np.zeros(n_pad, dtype=np.int32)
-    return graph._replace(
-        senders=np.concatenate([graph.senders, zeros]),
-        receivers=np.concatenate([graph.receivers, zeros]),
-        shifts=np.concatenate([graph.shifts, np.tile([[2.0 * cutoff, 0.0, 0.0]], (n_pad, 1))]),
-    )
+def bucket_size(n: int) -> int:
+    """``n`` rounded up to one of few sizes (at most 12.5 % more, multiples of 8), so that
+    jit-compiled functions of padded graphs see few distinct shapes."""
+    step = max(8, 2 ** max(0, int(np.log2(max(n, 1))) - 3))
+    return int(-(-n // step) * step)
+
+
+def pad_graph(graph: Graph, n_nodes: int, n_edges: int, cutoff: float) -> Graph:
+    """``graph`` with inert nodes and edges appended up to ``n_nodes`` and ``n_edges`` (no change
+    where it has as many already). Padding nodes sit at the origin with no real edge and energy
+    weight 0; padding edges join the last node to itself, shifted beyond ``cutoff``, so their
+    radial envelope (and every derivative of it) is exactly zero. Energies, forces and Hessian rows
+    of the real nodes are unchanged; results for padding nodes are zero."""
+    add_nodes = max(0, n_nodes - graph.num_nodes)
+    add_edges = max(0, n_edges - graph.num_edges)
+    if add_nodes:
+        graph = graph._replace(
+            positions=np.concatenate([np.asarray(graph.positions), np.zeros((add_nodes, 3))]),
+            species=np.concatenate([np.asarray(graph.species), np.zeros(add_nodes, dtype=np.int32)]),
+            energy_weights=np.concatenate([np.asarray(graph.energy_weights), np.zeros(add_nodes)]),
+        )
+    if add_edges:
+        last = np.full(add_edges, graph.num_nodes - 1, dtype=np.int32)
+        graph = graph._replace(
+            senders=np.concatenate([np.asarray(graph.senders), last]),
+            receivers=np.concatenate([np.asarray(graph.receivers), last]),
+            shifts=np.concatenate([np.asarray(graph.shifts), np.tile([[2.0 * cutoff, 0.0, 0.0]], (add_edges, 1))]),
+        )
+    return graph

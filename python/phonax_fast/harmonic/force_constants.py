@@ -84,6 +84,10 @@ class ForceConstants:
         numbers: (N,) int, atomic numbers.
         nac: the non-analytic correction (Born charges, ε∞) of a polar crystal, or None; when
             set, every dynamical matrix built from these force constants includes it.
+        supercell: (3, 3) int supercell matrix M (rows of ``M @ cell``) whose periodic force
+            constants these are, spread over shortest images (supercell construction, phonopy
+            import), or None for force constants with no supercell (the exact cluster
+            constructions). phonopy exports and the non-analytic correction use it by default.
     """
 
     fc: np.ndarray
@@ -93,6 +97,7 @@ class ForceConstants:
     masses: np.ndarray
     numbers: np.ndarray
     nac: NonAnalyticCorrection | None = None
+    supercell: np.ndarray | None = None
 
     def __post_init__(self):
         n = len(self.masses)

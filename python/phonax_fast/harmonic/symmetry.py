@@ -17,34 +17,34 @@ from dataclasses import dataclass
 
 import numpy as np
 import spglib
+from scipy.spatial import cKDTree
 
 MATCH_FACTOR = 10
 """Atom images match when each reduced component is within ``MATCH_FACTOR · symprec`` of the atom's."""
 
-_BATCH_ELEMENTS = 1 << 22  # operations matched at once: about this many (op, a, b, component) entries
-
 
 @dataclass(frozen=True, eq=False)
 class CrystalSymmetry:
-    """Space-group operations of a crystal with the atom permutations they induce.
+    """Space-group operations of a crystal, and the atom permutations they induce (on demand).
 
     Attributes:
         rotations: (n_ops, 3, 3) int, W on reduced coordinates (spglib's order).
         translations: (n_ops, 3) float, w in reduced coordinates.
-        permutations: (n_ops, N) int, π_g(a); a row of −1 where the images of the atoms under g do
-            not match atoms of the cell one to one (never for spglib's operations in practice;
-            see ``matched``).
-        lattice_shifts: (n_ops, N, 3) int, t_a with W s_a + w = s_{π_g(a)} + t_a, relative to the
-            positions as given (not wrapped); zero in rows that did not match.
         equivalent_atoms: (N,) int, spglib's representative of each atom's orbit.
+        scaled_positions: (N, 3) reduced positions as given (not wrapped).
+        numbers: (N,) atomic numbers.
         symprec: spglib's tolerance, Å.
+
+    Permutations are found by a periodic k-d tree per element in reduced coordinates (Chebyshev
+    distance below ``MATCH_FACTOR · symprec``), O(N log N) per operation, and only for the
+    operations asked for: a supercell given as the unit cell has |det| × (point group) operations.
     """
 
     rotations: np.ndarray
     translations: np.ndarray
-    permutations: np.ndarray
-    lattice_shifts: np.ndarray
     equivalent_atoms: np.ndarray
+    scaled_positions: np.ndarray
+    numbers: np.ndarray
     symprec: float
 
     @property
@@ -52,18 +52,61 @@ class CrystalSymmetry:
         return len(self.rotations)
 
     @property
-    def matched(self) -> np.ndarray:
-        """(n_ops,) bool: operations whose atom permutation was found."""
-        return self.permutations[:, 0] >= 0 if self.permutations.shape[1] else np.ones(self.n_ops, bool)
+    def n_atoms(self) -> int:
+        return len(self.numbers)
 
     @property
     def point_group(self) -> np.ndarray:
         """(n_rot, 3, 3) intc, the distinct rotations (sorted as ``np.unique`` sorts them)."""
         return np.unique(np.asarray(self.rotations, dtype=np.intc), axis=0)
 
+    def images(self, ops, atoms=None) -> tuple[np.ndarray, np.ndarray]:
+        """Where operations send atoms: (π (k, m) int, t (k, m, 3) int) with
+        ``W s_a + w = s_{π(a)} + t_a`` for the operations ``ops`` (k,) and the atoms ``atoms`` (m,)
+        (default all); π is −1 (and t zero) for an atom whose image is no atom of the cell."""
+        ops = np.atleast_1d(np.asarray(ops, dtype=int))
+        atoms = np.arange(self.n_atoms) if atoms is None else np.atleast_1d(np.asarray(atoms, dtype=int))
+        image = np.einsum("kab,mb->kma", self.rotations[ops], self.scaled_positions[atoms]) + self.translations[ops][:, None]
+        pi = np.full(image.shape[:2], -1, dtype=int)
+        for number, (tree, members) in self._trees.items():
+            rows = self.numbers[atoms] == number
+            if not rows.any():
+                continue
+            query = np.mod(image[:, rows], 1.0)
+            dist, found = tree.query(np.where(query >= 1.0, 0.0, query).reshape(-1, 3), p=np.inf,
+                                     distance_upper_bound=MATCH_FACTOR * self.symprec)
+            hit = np.isfinite(dist)
+            matched = np.full(dist.shape, -1)
+            matched[hit] = members[found[hit]]
+            pi[:, rows] = matched.reshape(len(ops), -1)
+        shifts = np.where(pi[..., None] >= 0, np.rint(image - self.scaled_positions[np.maximum(pi, 0)]), 0).astype(int)
+        return pi, shifts
+
+    def atom_maps(self, ops) -> tuple[np.ndarray, np.ndarray]:
+        """(π (k, N), t (k, N, 3)) of the operations ``ops`` on every atom; ``RuntimeError`` if an
+        operation does not permute the atoms (never for spglib's operations at its tolerance)."""
+        pi, shifts = self.images(ops)
+        bad = [int(g) for g, row in zip(np.atleast_1d(ops), pi) if (row < 0).any() or len(np.unique(row)) != self.n_atoms]
+        if bad:
+            raise RuntimeError(f"space-group operations {bad[:5]} do not map the atoms onto each other at symprec "
+                               f"{self.symprec}; use a larger symprec or no symmetry")
+        return pi, shifts
+
     def site_symmetry(self, i: int) -> np.ndarray:
         """Indices of the operations that map atom ``i`` onto itself (up to a lattice vector)."""
-        return np.flatnonzero(self.permutations[:, i] == i)
+        pi, _ = self.images(np.arange(self.n_ops), [i])
+        return np.flatnonzero(pi[:, 0] == i)
+
+    @functools.cached_property
+    def _trees(self) -> dict:
+        """{atomic number: (periodic k-d tree of its atoms' wrapped reduced positions, their indices)}."""
+        wrapped = np.mod(self.scaled_positions, 1.0)
+        wrapped = np.where(wrapped >= 1.0, 0.0, wrapped)
+        out = {}
+        for number in np.unique(self.numbers):
+            members = np.flatnonzero(self.numbers == number)
+            out[int(number)] = (cKDTree(wrapped[members], boxsize=1.0), members)
+        return out
 
 
 def crystal_symmetry(cell, scaled_positions, numbers, symprec: float = 1e-5) -> CrystalSymmetry:
@@ -85,36 +128,11 @@ def _crystal_symmetry(cell: bytes, positions: bytes, numbers: bytes, symprec: fl
     dataset = spglib.get_symmetry_dataset((lattice, scaled, species), symprec=symprec)
     if dataset is None:
         raise ValueError("spglib could not determine the symmetry of the structure")
-    rotations = np.asarray(dataset.rotations)
-    translations = np.asarray(dataset.translations, float)
-    permutations, shifts = _match_atoms(scaled, species, rotations, translations, MATCH_FACTOR * symprec)
-    arrays = [rotations, translations, permutations, shifts, np.asarray(dataset.equivalent_atoms)]
+    arrays = [np.asarray(dataset.rotations), np.asarray(dataset.translations, float),
+              np.asarray(dataset.equivalent_atoms), scaled.copy(), species.astype(int)]
     for a in arrays:
         a.flags.writeable = False
     return CrystalSymmetry(*arrays, symprec=symprec)
-
-
-def _match_atoms(positions, numbers, rotations, translations, tolerance: float):
-    """Permutations (n_ops, N) (−1 rows where unmatched) and lattice shifts (n_ops, N, 3) int.
-
-    Vectorised over blocks of operations: (ops, a, b) comparisons of image of a with atom b.
-    """
-    n_ops, n = len(rotations), len(positions)
-    permutations = np.full((n_ops, n), -1, dtype=int)
-    shifts = np.zeros((n_ops, n, 3), dtype=int)
-    same = numbers[:, None] == numbers[None, :]
-    batch = max(1, _BATCH_ELEMENTS // max(1, 3 * n * n))
-    for start in range(0, n_ops, batch):
-        w = translations[start : start + batch]
-        image = positions[None] @ rotations[start : start + batch].transpose(0, 2, 1) + w[:, None, :]  # (k, N, 3)
-        diff = image[:, :, None, :] - positions[None, None, :, :]  # image of a vs atom b
-        match = (np.abs(diff - np.rint(diff)) < tolerance).all(axis=3) & same
-        ok = (match.sum(axis=2) == 1).all(axis=1)
-        pi = match.argmax(axis=2)
-        t = np.rint(image - positions[pi]).astype(int)
-        rows = start + np.flatnonzero(ok)
-        permutations[rows], shifts[rows] = pi[ok], t[ok]
-    return permutations, shifts
 
 
 def primitive_cell(cell, scaled_positions, numbers, symprec: float = 1e-5):
@@ -141,3 +159,17 @@ def primitive_cell(cell, scaled_positions, numbers, symprec: float = 1e-5):
     if min(index) < 0:
         return None
     return p_cell, p_positions, p_numbers, np.array(index)
+
+
+def conventional_matrix(cell, scaled_positions, numbers, symprec: float = 1e-5):
+    """(3, 3) int C with the conventional cell's vectors = rows of ``C @ cell`` (spglib's
+    standardised cell, not rotated), or None when the conventional cell is not a supercell of the
+    cell given (e.g. the cell given is a supercell already)."""
+    found = spglib.standardize_cell((np.asarray(cell, float), np.asarray(scaled_positions, float), np.asarray(numbers)),
+                                    to_primitive=False, no_idealize=True, symprec=symprec)
+    if found is None:
+        return None
+    c = np.asarray(found[0], float) @ np.linalg.inv(np.asarray(cell, float))
+    if np.abs(c - np.rint(c)).max() > 1e-6 or round(np.linalg.det(c)) < 1:
+        return None
+    return np.rint(c).astype(np.int64)

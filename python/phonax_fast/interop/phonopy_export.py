@@ -62,7 +62,8 @@ def to_phonopy(fcs: ForceConstants, supercell_dims=None, tolerance: float = 1e-1
         supercell_dims: (3,) diagonal supercell along the cell vectors, or a (3, 3) integer
             matrix M (supercell lattice vectors = rows of M @ cell). Default: the supercell of
             the non-analytic correction if ``fcs`` has one (its results depend on it), else the
-            smallest diagonal one in which every block larger than ``tolerance`` × the largest
+            supercell the force constants come from (``fcs.supercell``: phonopy's results then
+            equal ours at every q), else the smallest diagonal one in which every block larger than ``tolerance`` × the largest
             is the unique shortest image, so phonopy's dynamical matrix equals ours at every q up
             to the aliasing of the blocks below that tolerance. A smaller supercell folds (sums)
             the force constants onto it, which is exact only at q-points commensurate with it.
@@ -72,8 +73,12 @@ def to_phonopy(fcs: ForceConstants, supercell_dims=None, tolerance: float = 1e-1
     A non-analytic correction (``fcs.nac``) is set as phonopy's ``nac_params`` (Born charges,
     ε∞, unit factor, method), so phonopy's dynamical matrices include it too.
     """
-    if supercell_dims is None:
-        matrix = fcs.nac.supercell_matrix if fcs.nac is not None else np.diag(supercell_dimensions(fcs, tolerance))
+    if supercell_dims is None and fcs.nac is not None:
+        matrix = fcs.nac.supercell_matrix
+    elif supercell_dims is None and fcs.supercell is not None:
+        matrix = fcs.supercell
+    elif supercell_dims is None:
+        matrix = np.diag(supercell_dimensions(fcs, tolerance))
     else:
         matrix = np.asarray(supercell_dims)
         matrix = np.diag(matrix) if matrix.shape == (3,) else matrix

@@ -42,4 +42,12 @@ def force_constants_from_phonopy(phonon) -> ForceConstants:
         masses=np.array(primitive.masses, dtype=float),
         numbers=np.array(primitive.numbers, dtype=int),
         nac=nac_from_phonopy(phonon),
+        supercell=supercell_of_primitive(phonon),
     )
+
+
+def supercell_of_primitive(phonon) -> np.ndarray | None:
+    """(3, 3) int M with phonopy's supercell vectors = rows of ``M @ primitive cell``, or None when
+    the supercell is not a multiple of the primitive cell."""
+    m = np.asarray(phonon.supercell.cell, float) @ np.linalg.inv(np.asarray(phonon.primitive.cell, float))
+    return np.rint(m).astype(np.int64) if np.abs(m - np.rint(m)).max() < 1e-6 else None

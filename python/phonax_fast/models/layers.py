@@ -6,24 +6,33 @@ Parameters are plain dicts of arrays so models stay pure ``f(params, graph)`` fu
 
 from __future__ import annotations
 
+import functools
 import math
 
 import e3nn_jax as e3nn
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from ..graphs.graph import edge_vectors
 
 
-def init_linear(key, irreps_in, irreps_out) -> dict:
-    """Weights of an equivariant linear map: one (mul_in, mul_out) matrix per matching irrep pair."""
+def linear_paths(irreps_in, irreps_out) -> list[tuple[str, tuple[int, int]]]:
+    """The weights of an equivariant linear map: ("i_in->i_out", (mul_in, mul_out)), one matrix per
+    pair of chunks of the same irrep, output chunks outermost."""
     irreps_in, irreps_out = e3nn.Irreps(irreps_in), e3nn.Irreps(irreps_out)
+    return [(f"{i_in}->{i_out}", (mul_in, mul_out))
+            for i_out, (mul_out, ir_out) in enumerate(irreps_out)
+            for i_in, (mul_in, ir_in) in enumerate(irreps_in) if ir_in == ir_out]
+
+
+def init_linear(key, irreps_in, irreps_out) -> dict:
+    """Weights of an equivariant linear map: one standard normal (mul_in, mul_out) matrix per
+    matching irrep pair (:func:`linear_paths`)."""
     params = {}
-    for i_out, (mul_out, ir_out) in enumerate(irreps_out):
-        for i_in, (mul_in, ir_in) in enumerate(irreps_in):
-            if ir_in == ir_out:
-                key, sub = jax.random.split(key)
-                params[f"{i_in}->{i_out}"] = jax.random.normal(sub, (mul_in, mul_out))
+    for path, shape in linear_paths(irreps_in, irreps_out):
+        key, sub = jax.random.split(key)
+        params[path] = jax.random.normal(sub, shape)
     return params
 
 
@@ -64,6 +73,15 @@ def species_linear(params: dict, x: e3nn.IrrepsArray, species_onehot, irreps_out
     )
 
 
+def indexed_linear(params: dict, x: e3nn.IrrepsArray, index, irreps_out) -> e3nn.IrrepsArray:
+    """Linear map of node features with one weight set per node, selected by ``index`` (e3nn's
+    "indexed" Linear; the same map as :func:`species_linear` with a one-hot, without its n_species-fold work).
+
+    params: {path: (n_index, mul_in, mul_out)} as :func:`init_species_linear`; x: (n, irreps_in); index: (n,) int.
+    """
+    return _irrepwise_map(x, irreps_out, lambda chunk, path: jnp.einsum("nui,nuv->nvi", chunk, params[path][index]))
+
+
 def init_mlp(key, sizes) -> list:
     """Weights of a bias-free MLP with layer sizes ``sizes`` (input first)."""
     keys = jax.random.split(key, len(sizes) - 1)
@@ -72,12 +90,72 @@ def init_mlp(key, sizes) -> list:
 
 def mlp(params: list, x: jnp.ndarray) -> jnp.ndarray:
     """Fan-in-normalised MLP with normalised SiLU between layers (none after the last)."""
-    act = e3nn.normalize_function(jax.nn.silu)
+    act = normalized(jax.nn.silu)
     for k, w in enumerate(params):
         x = x @ w / math.sqrt(w.shape[0])
         if k < len(params) - 1:
             x = act(x)
     return x
+
+
+def plain_mlp(params: list, x: jnp.ndarray, act=jax.nn.silu) -> jnp.ndarray:
+    """Bias-free MLP without any normalisation: ``act`` between the matrix products ``x @ w``
+    (none after the last). params: weight matrices (in, out), input first."""
+    for k, w in enumerate(params):
+        x = x @ w
+        if k < len(params) - 1:
+            x = act(x)
+    return x
+
+
+@functools.lru_cache(maxsize=None)
+def normalization_constant(phi) -> float:
+    """e3nn-jax's normalisation constant of the activation ``phi`` (``e3nn.normalize_function``):
+    c = sqrt(mean φ(x_i)²) over the same 1 000 001 normal quantiles x_i, in float64; 1.0 where e3nn
+    leaves φ unnormalised (c close to 1). Evaluated once per function and process (e3nn evaluates
+    it at every call, ~70 ms each, at every trace of a model)."""
+    with jax.ensure_compile_time_eval():
+        q = jnp.linspace(-1.0, 1.0, 1_000_003, dtype=jnp.float64)[1:-1]
+        x = jnp.sqrt(2.0) * jax.scipy.special.erfinv(q)
+        c = float(jnp.mean(phi(x) ** 2) ** 0.5)
+    return 1.0 if np.allclose(c, 1.0) else c
+
+
+@functools.lru_cache(maxsize=None)
+def normalized(phi):
+    """φ / c, the activation ``e3nn.normalize_function(φ)`` returns, with the cached constant
+    :func:`normalization_constant` (computed at the first call). One function object per φ, so
+    e3nn recognises equal activations."""
+
+    def rho(x):
+        return phi(x) / normalization_constant(phi)
+
+    return rho
+
+
+def gate(x: e3nn.IrrepsArray, even_act=jax.nn.gelu, odd_act=e3nn.soft_odd, even_gate_act=jax.nn.sigmoid,
+         odd_gate_act=jax.nn.tanh) -> e3nn.IrrepsArray:
+    """``e3nn.gate`` (same arguments and defaults, activations normalised) with the normalisation
+    constants cached by :func:`normalized` instead of recomputed at every trace."""
+    acts = (normalized(f) for f in (even_act, odd_act, even_gate_act, odd_gate_act))
+    return e3nn.gate(x, *acts, normalize_act=False)
+
+
+def rms_layer_norm(weights: list, x: e3nn.IrrepsArray, eps: float = 1e-12) -> e3nn.IrrepsArray:
+    """Equivariant RMS layer norm without centring (EquiformerV2/eSEN's, as nequix computes it).
+
+    Every node's features are divided by one norm, s = sqrt(Σ_b mean_i Σ_u x_b[u, i]² / (d_b B) + eps)
+    over the B irrep blocks b of ``x.irreps`` (d_b = 2l + 1 components i, channels u), and block b
+    is scaled per channel by ``weights[b]`` (mul_b,). x: (n, irreps); returns (n, irreps).
+    """
+    n_blocks = len(x.irreps)
+    chunks = [jnp.zeros(x.shape[:-1] + (mul, ir.dim), x.dtype) if c is None else c
+              for (mul, ir), c in zip(x.irreps, x.chunks)]
+    norm = sum(jnp.mean(jnp.sum(c**2 * (1 / (ir.dim * n_blocks)), axis=-2), axis=-1)
+               for (_, ir), c in zip(x.irreps, chunks))
+    scale = (norm + eps)[..., None, None] ** -0.5
+    out = [c * w[:, None] * scale for c, w in zip(chunks, weights)]
+    return e3nn.from_chunks(x.irreps, out, x.shape[:-1], x.dtype)
 
 
 def polynomial_cutoff(x: jnp.ndarray, p: int = 6) -> jnp.ndarray:

@@ -19,7 +19,7 @@ import e3nn_jax as e3nn
 import jax
 import jax.numpy as jnp
 
-from ..graphs.graph import Graph
+from ..graphs.graph import Graph, layer_edges
 from ..ops.convolution import tp_convolution, tp_output_irreps
 from .base import EnergyModel, register_model
 from .layers import embed_graph, init_linear, init_mlp, init_species_linear, linear, mlp, species_linear
@@ -128,10 +128,12 @@ def node_energies(config: MACEConfig, params: dict, graph: Graph) -> jnp.ndarray
     sh, basis, onehot, x = embed_graph(config, params["embedding"], graph)
     hidden = config.hidden_irreps
     out = jnp.zeros(n_nodes, graph.positions.dtype)
-    for layer in params["layers"]:
+    for t, layer in enumerate(params["layers"]):
+        edges = layer_edges(graph, t)
         h = linear(layer["linear_in"], x, x.irreps)
-        weights = mlp(layer["radial"], basis)
-        a = tp_convolution(h, sh, weights, graph.senders, graph.receivers, n_nodes, list(hidden.regroup()), config.backend)
+        weights = mlp(layer["radial"], basis[edges])
+        a = tp_convolution(h, sh[edges], weights, graph.senders[edges], graph.receivers[edges], n_nodes,
+                           list(hidden.regroup()), config.backend)
         a = linear(layer["linear_a"], a / math.sqrt(config.avg_num_neighbors), hidden)
         message = species_linear(layer["self"], x, onehot, hidden)
         for w, b in zip(layer["products"], _channelwise_products(config, a)):

@@ -15,10 +15,10 @@ import e3nn_jax as e3nn
 import jax
 import jax.numpy as jnp
 
-from ..graphs.graph import Graph
+from ..graphs.graph import Graph, layer_edges
 from ..ops.convolution import tp_convolution, tp_output_irreps
 from .base import EnergyModel, register_model
-from .layers import embed_graph, init_linear, init_mlp, init_species_linear, linear, mlp, species_linear
+from .layers import embed_graph, gate, init_linear, init_mlp, init_species_linear, linear, mlp, species_linear
 
 
 @dataclass(frozen=True)
@@ -88,13 +88,15 @@ def node_energies(config: NequIPConfig, params: dict, graph: Graph) -> jnp.ndarr
     n_nodes = graph.positions.shape[0]
     sh, basis, onehot, x = embed_graph(config, params["embedding"], graph)
     hidden = list(config.hidden_irreps.regroup())
-    for layer, (_, _, gate_in) in zip(params["layers"], _layer_irreps(config)):
+    for t, (layer, (_, _, gate_in)) in enumerate(zip(params["layers"], _layer_irreps(config))):
+        edges = layer_edges(graph, t)
         h = linear(layer["linear_in"], x, x.irreps)
-        weights = mlp(layer["radial"], basis)
-        m = tp_convolution(h, sh, weights, graph.senders, graph.receivers, n_nodes, hidden, config.backend)
+        weights = mlp(layer["radial"], basis[edges])
+        m = tp_convolution(h, sh[edges], weights, graph.senders[edges], graph.receivers[edges], n_nodes, hidden,
+                           config.backend)
         m = m / math.sqrt(config.avg_num_neighbors)
         pre = linear(layer["linear_out"], m, gate_in) + species_linear(layer["self"], x, onehot, gate_in)
-        new = e3nn.gate(pre)
+        new = gate(pre)
         x = x + new if new.irreps == x.irreps else new
     out = linear(params["readout"], x, "0e").array[:, 0]
     return params["scale"] * out + params["shift"][graph.species]

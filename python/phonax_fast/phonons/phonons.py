@@ -9,14 +9,17 @@ from pathlib import Path
 import numpy as np
 from ase import Atoms
 
-from ..forceconstants.crystal import crystal_force_constants
+from ..forceconstants.crystal import ForceConstantsReport, crystal_force_constants
 from ..graphs.validation import require_crystal
 from ..harmonic.force_constants import ForceConstants
-from ..harmonic.symmetry import primitive_cell
+from ..graphs.supercell import cell_heights, supercell_for_length
+from ..harmonic.symmetry import conventional_matrix, primitive_cell
 from ..interop.files import write_band_yaml, write_force_constants, write_phonopy_params, write_total_dos
 from ..interop.nac import read_born, with_nac, write_born
 from ..interop.phonopy_export import to_phonopy
 from ..interop.phonopy_import import force_constants_from_phonopy
+from ..relaxation import RelaxReport
+from ..relaxation import relax as relax_structure
 from ..plotting import plot_band_structure, plot_dos, save_figure
 from ..qgrid import mesh_dos, mesh_projected_dos, mesh_thermal_properties
 from ..units import convert_frequency
@@ -27,24 +30,35 @@ from .bands import BandStructure, band_path, gamma_directions, path_distances
 class Phonons:
     """Phonons of a periodic crystal from an energy model (or from given force constants).
 
-    Force constants are computed on first use, exactly (no supercell, no finite differences),
-    by forward-over-reverse Hessian-vector products on an extended cluster.
+    Force constants are computed on first use from exact forward-over-reverse Hessian-vector
+    products (no finite differences): on a periodic supercell (what phonopy's finite displacements
+    give at zero step; the construction for deep models), or on an extended cluster with no
+    supercell at all (exact real-space force constants; cheap for shallow models).
+    ``construction="auto"`` picks by estimated cost and memory; ``report`` says which and why.
 
     Args:
         atoms: the unit cell, periodic in all three directions (Å).
         model: a phonax_fast energy model.
-        construction: ``"auto"``, ``"masked"`` or ``"paper"`` (see ``forceconstants.crystal``).
+        construction: ``"auto"``, ``"supercell"``, ``"masked"`` or ``"paper"`` (see
+            ``forceconstants.crystal``); after the force constants are computed, the one used.
         block_size: Hessian-vector products per batch (default from a memory estimate).
+        supercell: the supercell of the ``"supercell"`` construction, 3 integers or a 3×3 integer
+            matrix (rows of ``M @ cell``), as phonopy's ``supercell_matrix``; default the smallest
+            at least ``supercell_length`` Å wide (``forceconstants.crystal.DEFAULT_SUPERCELL_LENGTH``).
         primitive: reduce a conventional cell or supercell to its primitive cell first (spglib,
             as phonopy's ``primitive_matrix="auto"``), so bands are not folded; q-points are then in
             reduced coordinates of ``self.atoms.cell``, the primitive cell (the CLI does this by
             default). ``False`` (default) keeps the cell as given, with a warning when it is not
             primitive (its bands are those of the folded zone). ``reduced_from`` holds the number
             of atoms given when a reduction happened.
+        relax, relax_cell: relax the positions (and, with ``relax_cell``, the cell too) with the
+            model first, keeping the space group (``relaxation.relax``, largest force below
+            ``fmax`` eV/Å); ``relax_report`` says what moved.
     """
 
     def __init__(self, atoms: Atoms, model, *, construction: str = "auto", block_size: int | None = None,
-                 primitive: bool = False):
+                 primitive: bool = False, supercell=None, supercell_length: float | None = None,
+                 relax: bool = False, relax_cell: bool = False, fmax: float = 1e-3):
         require_crystal(atoms, model.species, context="Phonons")
         self.reduced_from = None
         found = primitive_cell(atoms.cell[:], atoms.get_scaled_positions(), atoms.numbers)
@@ -56,10 +70,18 @@ class Phonons:
         elif found is not None:
             warnings.warn(f"the {len(atoms)}-atom cell is a supercell of a {len(found[2])}-atom primitive cell: its "
                           "bands are folded; Phonons(..., primitive=True) reduces it first", stacklevel=2)
+        self.relax_report: RelaxReport | None = None
+        if relax or relax_cell:
+            atoms, self.relax_report = relax_structure(atoms, model, cell=relax_cell, fmax=fmax)
+            if not self.relax_report.converged:
+                warnings.warn(f"the relaxation did not converge to {fmax:g} eV/Å in {self.relax_report.steps} steps "
+                              f"(largest force {self.relax_report.max_force_after:.1e} eV/Å)", stacklevel=2)
         self.atoms = atoms.copy()
         self.model = model
         self.construction = construction
         self.block_size = block_size
+        self.supercell, self.supercell_length = supercell, supercell_length
+        self.report: ForceConstantsReport | None = None  # how the force constants were computed
         self._fcs: ForceConstants | None = None
 
     @classmethod
@@ -68,6 +90,7 @@ class Phonons:
         self = cls.__new__(cls)
         self.atoms = Atoms(numbers=fcs.numbers, scaled_positions=fcs.scaled_positions, cell=fcs.cell, masses=fcs.masses, pbc=True)
         self.model, self.construction, self.block_size = None, "given", None
+        self.supercell = self.supercell_length = self.report = self.relax_report = None
         self.reduced_from, self._fcs = None, fcs
         return self
 
@@ -111,10 +134,40 @@ class Phonons:
     def fcs(self) -> ForceConstants:
         """The compact force constants (computed on first access)."""
         if self._fcs is None:
-            self._fcs, self.construction = crystal_force_constants(
-                self.atoms, self.model, self.construction, self.block_size, check=False
-            )
+            self._fcs, self.report = crystal_force_constants(
+                self.atoms, self.model, self.construction, self.block_size, check=False, supercell=self.supercell,
+                supercell_length=self.supercell_length)
+            self.construction = self.report.construction
         return self._fcs
+
+    def supercell_convergence(self, larger=None, npoints: int = 101) -> dict:
+        """How much the frequencies move when the supercell grows (supercell construction only).
+
+        Computes the force constants again on ``larger`` (default: the smallest supercell at least
+        one conventional cell wider than the current one in every direction) and compares the
+        frequencies along the band path.
+
+        Returns:
+            {"supercell": (3, 3) the current matrix, "larger": the larger one, "max_change" and
+            "mean_change": max and mean |Δf| in THz along the path, "force_constants": the larger
+            supercell's ForceConstants}.
+        """
+        fcs = self.fcs
+        if self.report is None or self.report.supercell is None:
+            raise ValueError("supercell_convergence needs force constants from the supercell construction "
+                             "(construction='supercell', or 'auto' when it picked the supercell)")
+        current = self.report.supercell.matrix
+        if larger is None:
+            width = cell_heights(current @ self.atoms.cell[:]).min()
+            conventional = conventional_matrix(self.atoms.cell[:], self.atoms.get_scaled_positions(), self.atoms.numbers)
+            step = cell_heights((conventional if conventional is not None else np.eye(3)) @ self.atoms.cell[:]).max()
+            larger = supercell_for_length(self.atoms, width + step, conventional)
+        bigger, _ = crystal_force_constants(self.atoms, self.model, "supercell", self.block_size, check=False,
+                                            supercell=larger)
+        bp = band_path(fcs.cell, fcs.scaled_positions, fcs.numbers, npoints)
+        change = np.abs(bigger.frequencies(bp.qpoints) - fcs.frequencies(bp.qpoints))
+        return {"supercell": current, "larger": bigger.supercell, "max_change": float(change.max()),
+                "mean_change": float(change.mean()), "force_constants": bigger}
 
     @property
     def force_constants(self) -> np.ndarray:
@@ -151,6 +204,26 @@ class Phonons:
         q = bp.qpoints
         freqs = self.frequencies(q, unit, q_direction=gamma_directions(bp, fcs.cell) if fcs.nac is not None else None)
         return BandStructure(q, path_distances(bp, fcs.cell), freqs, bp, unit)
+
+    def imaginary_modes(self, bands: BandStructure | None = None, threshold: float = -0.05) -> list:
+        """Imaginary modes along the band path: [(label or reduced q (3,), lowest frequency THz)],
+        one per distinct q-point whose lowest frequency is below ``threshold`` THz (the acoustic modes at Γ
+        are zero to round-off), most negative first. ``bands``: a computed band structure in THz
+        (default: computed here)."""
+        bands = bands if bands is not None else self.band_structure()
+        if bands.unit != "THz":
+            raise ValueError("imaginary_modes needs a band structure in THz")
+        labels = {}
+        for segment, names in zip(bands.path.segments, bands.path.labels):
+            for q, name in zip((segment[0], segment[-1]), names):
+                labels[tuple(np.round(q, 6))] = name
+        lowest = bands.frequencies.min(axis=1)
+        found = {}
+        for q, f in zip(bands.qpoints, lowest):  # a q-point the path visits twice is reported once
+            key = tuple(np.round(q, 6))
+            if f < threshold:
+                found[key] = (labels.get(key, q), float(f))
+        return sorted(found.values(), key=lambda item: item[1])
 
     # -- mesh properties (q-grid engine) ---------------------------------------------------
     def dos(self, mesh=(20, 20, 20), method: str = "tetrahedron", sigma: float | None = None, **kwargs):
@@ -192,6 +265,15 @@ class Phonons:
         bands = self.band_structure(npoints)
         say(f"band structure: {len(bands.qpoints)} q-points along {len(bands.path.segments)} segments, "
             f"{time.perf_counter() - start:.1f} s")
+        imaginary = self.imaginary_modes(bands) if bands.unit == "THz" else []
+        if imaginary:
+            shown = ", ".join(f"{q if isinstance(q, str) else np.round(q, 3).tolist()}: {f:.2f} THz" for q, f in imaginary[:4])
+            message = (f"imaginary modes at {len(imaginary)} of {len(bands.qpoints)} band-path q-points "
+                       f"(lowest first: {shown}): the structure is not at a minimum of the model's energy"
+                       f"{'' if self.relax_report is not None else ' (relax it first: relax=True / --relax)'}"
+                       " or is dynamically unstable")
+            warnings.warn(message, stacklevel=2)
+            say("warning: " + message)
         start = time.perf_counter()
         freqs, dos = self.dos(mesh)
         say(f"DOS: tetrahedron method on a {'×'.join(map(str, np.broadcast_to(mesh, (3,))))} mesh, "

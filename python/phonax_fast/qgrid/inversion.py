@@ -152,7 +152,9 @@ def inversion_pairs(cell, scaled_positions, numbers, symprec: float = 1e-5) -> n
         symmetry = crystal_symmetry(cell, scaled_positions, numbers, symprec)
     except ValueError:
         return None
-    inversions = (symmetry.rotations == -np.eye(3, dtype=int)).all(axis=(1, 2)) & symmetry.matched
-    if not inversions.any():
+    inversions = np.flatnonzero((symmetry.rotations == -np.eye(3, dtype=int)).all(axis=(1, 2)))
+    if not len(inversions):
         return None
-    return np.array(symmetry.permutations[inversions.argmax()])
+    pi, _ = symmetry.images(inversions)
+    matched = np.flatnonzero((pi >= 0).all(axis=1))
+    return pi[matched[0]] if len(matched) else None

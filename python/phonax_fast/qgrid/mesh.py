@@ -8,7 +8,6 @@ coordinates of the reciprocal lattice, ``shift`` being 0 (Γ-centred) or 1 (half
 from __future__ import annotations
 
 import itertools
-import os
 import warnings
 from dataclasses import dataclass
 
@@ -18,6 +17,7 @@ from phonopy.phonon.grid import BZGrid
 
 from ..harmonic.force_constants import ForceConstants
 from ..harmonic.symmetry import crystal_symmetry
+from ..resources import free_memory
 
 
 @dataclass(frozen=True)
@@ -157,7 +157,7 @@ def check_mesh_fits(mesh, free_bytes: int | None = None) -> None:
     (``free_bytes``, default what the OS reports available): refused before anything is allocated."""
     n_grid = int(np.prod(np.asarray(mesh, dtype=np.int64)))
     need = n_grid * GRID_BYTES_PER_POINT
-    free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") if free_bytes is None else free_bytes
+    free = free_memory() if free_bytes is None else free_bytes
     if need > free:
         raise ValueError(f"a {'×'.join(map(str, mesh))} mesh has {n_grid:.3g} q-points and needs about "
                          f"{need / 2**30:.1f} GiB to build; {free / 2**30:.1f} GiB are free: use a smaller mesh")

@@ -54,18 +54,11 @@ from threadpoolctl import ThreadpoolController
 
 from ..harmonic.force_constants import CHECK_QPOINTS, ForceConstants, bloch_sum, hermitian_part, is_hermitian
 from ..progress import progress_bar
+from ..resources import free_memory
 from ..units import eigenvalues_to_thz
 from .inversion import InversionForm
 
 _CHUNK_BYTES = 256 * 2**20  # per device: what one chunk of q-points may take, at most
-
-
-def _free_bytes(device) -> int:
-    """Memory that can still be allocated on ``device`` (host RAM for CPU devices), bytes."""
-    stats = device.memory_stats() if device.platform != "cpu" else None
-    if stats and "bytes_limit" in stats:
-        return int(stats["bytes_limit"] - stats.get("bytes_in_use", 0))
-    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
 
 
 def default_chunk_size(n_modes: int, devices, n_freq: int = 256) -> int:
@@ -81,7 +74,7 @@ def default_chunk_size(n_modes: int, devices, n_freq: int = 256) -> int:
         n_freq: frequency points the DOS steps sample per mode.
     """
     local = [d for d in devices if d.process_index == jax.process_index()]
-    free = min(_free_bytes(d) for d in local)
+    free = min(free_memory(d) for d in local)
     if local[0].platform == "cpu":
         free //= len(local)
     return _chunk_for(free, n_modes, n_freq)
