@@ -1,6 +1,6 @@
 """phonopy's source distribution: the DFT force sets in its ``example/`` and ``test/`` folders.
 
-Reference data of the studies (``reproduce_default``, ``training_fig1``), the tests
+Reference data of the studies (``reproduce_demo``, ``training_fig1``), the tests
 (``tests/reference_data.py``) and the benchmarks; the installed package never fetches it (a
 training configuration with ``data.root: phonopy-sdist`` is given the folder). The sdist of the
 installed phonopy version is fetched with pip (``pip download --no-deps --no-binary phonopy

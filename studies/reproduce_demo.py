@@ -1,8 +1,8 @@
-"""Reproduce the bundled model ``phonax_fast/models/data/default.npz`` from DFT data.
+"""Reproduce the bundled model ``phonax_fast/models/data/demo.npz`` from DFT data.
 
-    python -m studies.reproduce_default [--out model.npz] [--checkpoint ckpt.npz] [--data DIR]
+    python -m studies.reproduce_demo [--out model.npz] [--checkpoint ckpt.npz] [--data DIR]
 
-(from the repository root). Trains with the configuration ``models/data/default.yaml`` (NequIP on
+(from the repository root). Trains with the configuration ``models/data/demo.yaml`` (NequIP on
 the DFT force sets of Si, NaCl and MgO in phonopy's source distribution: ``--data``, or fetched
 with pip by :mod:`studies.phonopy_sdist`), writes the model
 and prints the phonon frequency errors against the DFT force constants of each material
@@ -23,12 +23,12 @@ from phonax_fast.training.run import run
 
 from .phonopy_sdist import phonopy_source
 
-CONFIG = Path(models.__file__).resolve().parent / "data" / "default.yaml"
+CONFIG = Path(models.__file__).resolve().parent / "data" / "demo.yaml"
 
 
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", type=Path, default=Path("default.npz"), help="model file to write (default: ./default.npz)")
+    parser.add_argument("--out", type=Path, default=Path("demo.npz"), help="model file to write (default: ./demo.npz)")
     parser.add_argument("--checkpoint", type=Path, default=None, help="checkpoint file (resumes if it exists)")
     parser.add_argument("--epochs", type=int, default=None, help="override the configured number of epochs")
     parser.add_argument("--data", type=Path, default=None,

@@ -13,7 +13,8 @@ def _run(args, env):
 def test_second_run_reads_the_cache(tmp_path):
     cache = tmp_path / "cache"
     env = dict(os.environ, PHONAX_FAST_CACHE_DIR=str(cache), JAX_PLATFORMS="cpu")
-    args = ["phonons", "example:Si", "--out", str(tmp_path / "out"), "--npoints", "12", "--mesh", "2", "2", "2"]
+    args = ["phonons", "example:Si", "--model", "demo", "--out", str(tmp_path / "out"), "--npoints", "12", "--mesh", "2",
+            "2", "2"]
     first = _run(args, env)
     assert first.returncode == 0, first.stderr
     entries = {p.name for p in cache.rglob("*") if p.is_file()}

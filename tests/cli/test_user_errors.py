@@ -61,7 +61,7 @@ def test_bad_model_files(tmp_path, capsys, si_model):
         _fails(["phonons", "example:Si", "--model", str(model), "--out", str(out)], capsys,
                "is not a phonax_fast model file that can be read", out)
         assert "allow_pickle" not in capsys.readouterr().err
-    _fails(["phonons", "example:Si", "--model", "defualt", "--out", str(out)], capsys, "bundled models are ['default'", out)
+    _fails(["phonons", "example:Si", "--model", "defualt", "--out", str(out)], capsys, "known models are ['default', 'demo'", out)
 
 
 def test_bad_output_folders(tmp_path, capsys, si_model):
@@ -115,7 +115,7 @@ def test_version_and_info(capsys):
     assert stop.value.code == 0 and capsys.readouterr().out.startswith("phonax-fast 0.")
     assert main(["info"]) == 0
     printed = capsys.readouterr().out
-    assert "kernels compiled for: cpu" in printed and "can run here: cpu" in printed and "model 'default'" in printed
+    assert "kernels compiled for: cpu" in printed and "can run here: cpu" in printed and "'default' is nequix-oam-1-pft" in printed and "nequix-mp-1-pft: Nequix" in printed
 
 
 # -- the API ---------------------------------------------------------------------------------
@@ -139,7 +139,7 @@ def test_api_checks_its_arguments(si_phonons):
         si_phonons.thermal_properties([300, np.nan], mesh=(2, 2, 2))
     with pytest.raises(ValueError, match="GiB to build"):  # refused before any memory is taken
         si_phonons.dos(mesh=(10000, 10000, 10000))
-    with pytest.raises(ValueError, match="bundled models are"):
+    with pytest.raises(ValueError, match="known models are"):
         pf.models.load("defualt")
 
 

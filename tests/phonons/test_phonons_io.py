@@ -90,9 +90,9 @@ def test_cli_reports_bad_input(tmp_path, capsys):
     assert "no structure file" in capsys.readouterr().err
 
 
-def test_bundled_model_gives_dft_like_silicon():
-    """The bundled model (trained on phonopy's VASP Si force sets): Γ optical mode near DFT's 15.10 THz."""
-    ph = pf.Phonons(pf.interop.read_structure("example:Si"), pf.models.load("default"))
+def test_demo_model_gives_dft_like_silicon():
+    """The demo model (trained on phonopy's VASP Si force sets): Γ optical mode near DFT's 15.10 THz."""
+    ph = pf.Phonons(pf.interop.read_structure("example:Si"), pf.models.load("demo"))
     gamma = np.sort(ph.frequencies([[0, 0, 0]])[0])
     assert np.abs(gamma[:3]).max() < 1e-4
     assert np.ptp(gamma[3:]) < 1e-6 and abs(gamma[3] - 15.10) < 1.0, gamma

@@ -137,7 +137,7 @@ def test_train_command_with_spectrum_loss(tmp_path):
     assert spectrum_errors(plain, plain.params, [target])["mae_cm1"] > after
 
 
-DEFAULT_CONFIG = Path(pf.models.__file__).parent / "data" / "default.yaml"
+DEFAULT_CONFIG = Path(pf.models.__file__).parent / "data" / "demo.yaml"
 
 
 def test_phonopy_sdist_root_is_supplied_not_downloaded(tmp_path, phonopy_sdist):

@@ -18,7 +18,7 @@ import jax
 
 from ..graphs.validation import unknown_elements
 from ..interop.structures import read_structure
-from ..models import load
+from ..models import domain_warning, load
 
 USER_ERRORS = (ValueError, FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError, FileExistsError)
 EXIT_USER_ERROR = 2
@@ -79,6 +79,9 @@ def structure_and_model(structure: str, model_spec: str):
     if unknown:
         raise ValueError(f"{structure} has elements {unknown} that the model {str(model_spec)!r} does not know "
                          f"(it knows {list(model.species)}); give a model trained on them with --model")
+    warning = domain_warning(str(model_spec), atoms)
+    if warning:
+        print(f"warning: {warning}")
     return atoms, model
 
 

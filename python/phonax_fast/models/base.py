@@ -4,8 +4,9 @@ File format (``.npz``, written atomically): one entry ``__model__`` holding a JS
 ``{"model": <class name>, "format": 1, "config": {...hyper-parameters...}}`` and one entry per
 parameter array, named by its path in the parameter tree (``layers/0/radial/1``; dict keys and
 list indices joined by ``/``; list containers are marked by a ``#`` prefix on the index).
-Arrays are stored in float64. The convolution backend is how a model is evaluated, not what it
-is: it is not saved, and loaded models use ``"auto"`` (a ``backend`` stored by older files is ignored).
+Arrays are stored in float64, or in float32 where asked (``save(path, dtype=np.float32)``: half
+the size); they are always loaded as float64. The convolution backend is how a model is evaluated,
+not what it is: it is not saved, and loaded models use ``"auto"`` (a ``backend`` stored by older files is ignored).
 """
 
 from __future__ import annotations
@@ -110,11 +111,14 @@ class EnergyModel:
         config.pop("backend", None)
         return config
 
-    def save(self, path) -> None:
-        """Write the model to ``path`` (.npz, see module docstring), atomically."""
+    def save(self, path, dtype=np.float64) -> None:
+        """Write the model to ``path`` (.npz, see module docstring), atomically, with the weights
+        stored as ``dtype`` (``np.float64`` or ``np.float32``)."""
+        if np.dtype(dtype) not in (np.float64, np.float32):
+            raise ValueError(f"weights are stored as float64 or float32, not {np.dtype(dtype)}")
         header = {"model": self.model_name, "format": FORMAT_VERSION, "config": self.config_dict()}
         arrays = {"__model__": np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)}
-        arrays.update({k: np.asarray(v, dtype=np.float64) for k, v in _flatten(self.params).items()})
+        arrays.update({k: np.asarray(v, dtype=dtype) for k, v in _flatten(self.params).items()})
         atomic_write(Path(path), lambda f: np.savez(f, **arrays))
 
 
@@ -128,7 +132,7 @@ def load_file(path) -> EnergyModel:
             if "__model__" not in data:
                 raise ValueError("no __model__ entry")
             header = json.loads(bytes(data["__model__"]).decode())
-            arrays = {k: jnp.asarray(data[k]) for k in data.files if k != "__model__"}
+            arrays = {k: jnp.asarray(data[k], dtype=jnp.float64) for k in data.files if k != "__model__"}
     except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, json.JSONDecodeError, UnicodeDecodeError) as err:
         reason = "not a zip archive of arrays" if "pickled" in str(err) or isinstance(err, zipfile.BadZipFile) else err
         raise ValueError(f"{path} is not a phonax_fast model file that can be read ({reason}); was it truncated "
