@@ -19,10 +19,12 @@ Methods, all on the same supercell:
   full        the full supercell Hessian, 3N products (``jax.linearize`` of the gradient mapped over
               the 3N unit vectors, as nequix's ``get_hessian``), in float64
   masked, paper  our exact cluster constructions: run only where the planner says they fit in
-              memory (with a deep model they do not; the planner's estimate is printed)
+              memory and their estimated work is within ``CLUSTER_LIMIT`` × the supercell
+              construction's (with a deep model they are not; the planner's estimate is printed)
 
-For ``phonopy-fd`` and ``full`` on large cases, ``--fd-limit`` / ``--full-rows`` time that many
-force evaluations / products and extrapolate linearly to all of them (marked "extrapolated"; the
+For ``phonopy-fd``, ``full`` and ``ours`` on large cases, ``--fd-limit`` / ``--full-rows`` /
+``--ours-products`` time that many force evaluations / products and extrapolate linearly to all
+of them (ours: the supercell construction's own rows, timed with its block size) (marked "extrapolated"; the
 products and force evaluations are independent and of equal cost). Each row: wall time including
 compilation, time without compilation (the compile and first-call overheads subtracted), peak
 RSS of the process, and the ratio to ours. ``--scaling``: ours on symmetric Si supercells of
@@ -41,6 +43,7 @@ import time
 import numpy as np
 
 CASES = ("si", "nacl", "lowsym", "rattled")
+CLUSTER_LIMIT = 20.0  # cluster constructions estimated at more than this × our work are not run (hours)
 
 
 def make_model(name: str):
@@ -91,7 +94,7 @@ def make_case(case: str):
     return atoms
 
 
-def run_method(model_name: str, case: str, method: str, fd_limit: int, full_rows: int) -> dict:
+def run_method(model_name: str, case: str, method: str, fd_limit: int, full_rows: int, ours_products: int = 0) -> dict:
     """Run one (case, method) here: {"wall", "compute", "peak_rss_gib", "note"}."""
     import jax
     import jax.numpy as jnp
@@ -107,18 +110,40 @@ def run_method(model_name: str, case: str, method: str, fd_limit: int, full_rows
     matrix = plan.supercell
     start = time.perf_counter()
     note = ""
-    if method == "ours":
+    if method == "ours" and ours_products and plan.construction == "supercell":
+        from phonax_fast.derivatives import HessianTiming, hessian_products
+        from phonax_fast.forceconstants.supercell import row_plan
+        from phonax_fast.forceconstants.symmetry import atom_symmetry
+
+        sc = make_supercell(atoms, matrix)  # the rows the supercell construction takes, the first few timed
+        rows = row_plan(atoms, atom_symmetry(atoms, 1e-5, supercell_matrix=sc.matrix))
+        nodes = np.concatenate([np.full(len(d), r) for r, d, _ in rows])
+        directions = np.concatenate([d for _, d, _ in rows])
+        k = min(ours_products, len(nodes))
+        graph = periodic_graph(sc.atoms, model.cutoff, model.species)
+        timing = HessianTiming()
+        hessian_products(model, graph, nodes[:k], directions[:k], timing=timing)
+        per = timing.execute_seconds / k
+        compute = timing.execute_seconds + per * (len(nodes) - k)
+        wall = time.perf_counter() - start + per * (len(nodes) - k)
+        note = (f"extrapolated from {k} of {len(nodes)} products; supercell, blocks of {timing.block_size}")
+    elif method == "ours":
         _, report = pf.forceconstants.crystal_force_constants(atoms, model, supercell=matrix)
         wall = time.perf_counter() - start
         compute = wall - report.timing.compile_seconds
         note = f"{report.construction}, {report.timing.products} products, blocks of {report.timing.block_size}"
     elif method in ("masked", "paper"):
         estimate = plan.estimates[method]
+        ratio = estimate.work / plan.estimates["supercell"].work
         try:
             plan_construction(atoms, model, method)
         except ValueError as err:
             return {"wall": float("nan"), "compute": float("nan"), "peak_rss_gib": float("nan"),
                     "note": f"not run: {err}"}
+        if ratio > CLUSTER_LIMIT:
+            return {"wall": float("nan"), "compute": float("nan"), "peak_rss_gib": float("nan"),
+                    "note": f"not run: {estimate.products} products on a {estimate.nodes}-atom cluster, about "
+                            f"{ratio:.0f}× the supercell construction's work (planner estimate)"}
         _, report = pf.forceconstants.crystal_force_constants(atoms, model, method)
         wall = time.perf_counter() - start
         compute = wall - report.timing.compile_seconds
@@ -196,12 +221,15 @@ def main() -> None:
     parser.add_argument("--methods", nargs="+", default=["ours", "phonopy-fd", "full", "masked", "paper"])
     parser.add_argument("--fd-limit", type=int, default=0, help="time at most this many force evaluations (0: all)")
     parser.add_argument("--full-rows", type=int, default=0, help="time at most this many full-Hessian products (0: all)")
+    parser.add_argument("--ours-products", type=int, default=0,
+                        help="time at most this many of ours' products (supercell construction) and extrapolate (0: all)")
     parser.add_argument("--scaling", action="store_true")
     parser.add_argument("--inside", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--inside-scaling", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.inside:
-        print(json.dumps(run_method(args.model, args.inside[0], args.inside[1], args.fd_limit, args.full_rows)))
+        print(json.dumps(run_method(args.model, args.inside[0], args.inside[1], args.fd_limit, args.full_rows,
+                                    args.ours_products)))
         return
     if args.inside_scaling:
         import phonax_fast as pf
@@ -221,7 +249,7 @@ def main() -> None:
         for method in args.methods:
             done = subprocess.run([sys.executable, "-m", "benchmarks.bench_deep_force_constants", "--inside", case, method,
                                    "--model", args.model, "--fd-limit", str(args.fd_limit), "--full-rows",
-                                   str(args.full_rows)], capture_output=True, text=True)
+                                   str(args.full_rows), "--ours-products", str(args.ours_products)], capture_output=True, text=True)
             if done.returncode:
                 print(f"{case} {method}: failed\n{done.stderr[-2000:]}")
                 continue

@@ -15,6 +15,7 @@ Cache: ``CACHE``, else ``$PHONAX_TEST_DATA``, else ``out/phonopy-sdist`` of this
 from __future__ import annotations
 
 import argparse
+import fcntl
 import os
 import subprocess
 import sys
@@ -41,9 +42,22 @@ def phonopy_source(cache: Path | None = None) -> Path:
     cache = Path(cache or default_cache())
     version = phonopy.__version__
     root = cache / f"phonopy-{version}"
-    if all((root / f).is_dir() for f in FOLDERS) and (root / "example" / "MgO" / "FORCE_SETS").exists():
+    if _complete(root):
         return root
     cache.mkdir(parents=True, exist_ok=True)
+    with open(cache / ".lock", "w") as lock:  # parallel test workers: one fetches, the others wait
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not _complete(root):
+            _fetch(cache, version)
+    return root
+
+
+def _complete(root: Path) -> bool:
+    return all((root / f).is_dir() for f in FOLDERS) and (root / "example" / "MgO" / "FORCE_SETS").exists()
+
+
+def _fetch(cache: Path, version: str) -> None:
+    """Download (unless there) and extract phonopy ``version``'s sdist into ``cache``."""
     sdist = cache / f"phonopy-{version}.tar.gz"
     if not sdist.exists():
         command = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", "phonopy", f"phonopy=={version}", "-d", str(cache)]
@@ -57,7 +71,6 @@ def phonopy_source(cache: Path | None = None) -> Path:
     with tarfile.open(sdist) as archive:
         members = [m for m in archive.getmembers() if m.name.startswith(prefixes)]
         archive.extractall(cache, members=members, filter="data")
-    return root
 
 
 def main(argv=None) -> Path:

@@ -9,13 +9,27 @@ from ase.build import make_supercell
 from phonax_fast.graphs import periodic_graph
 
 
+_HESSIANS: dict = {}  # the last few supercell Hessians: tests ask for several q-points of one supercell
+
+
+def supercell_hessian(model, atoms, dims):
+    """jax.hessian of the energy of the periodic ``dims`` supercell (ASE's make_supercell order),
+    (3·N_sc, 3·N_sc) eV/Å²; remembered for the same model object, structure and dims."""
+    key = (id(model), atoms.numbers.tobytes(), atoms.positions.tobytes(), atoms.cell[:].tobytes(), tuple(dims))
+    if key not in _HESSIANS:
+        sc = make_supercell(atoms, np.diag(dims))
+        graph = periodic_graph(sc, model.cutoff, model.species)
+        graph = jax.tree_util.tree_map(jnp.asarray, graph)
+        h = jax.jit(jax.hessian(lambda x: model.energy(graph._replace(positions=x))))(graph.positions)
+        if len(_HESSIANS) >= 4:
+            _HESSIANS.pop(next(iter(_HESSIANS)))
+        _HESSIANS[key] = (model, sc, np.asarray(h).reshape(3 * len(sc), 3 * len(sc)))  # the model keeps its id
+    return _HESSIANS[key][1:]
+
+
 def supercell_dynamical_matrix(model, atoms, dims, q):
     """D(q) by folding jax.hessian of the energy of a periodic ``dims`` supercell (exact at commensurate q)."""
-    sc = make_supercell(atoms, np.diag(dims))
-    graph = periodic_graph(sc, model.cutoff, model.species)
-    graph = jax.tree_util.tree_map(jnp.asarray, graph)
-    h = jax.hessian(lambda x: model.energy(graph._replace(positions=x)))(graph.positions)
-    h = np.asarray(h).reshape(3 * len(sc), 3 * len(sc))
+    sc, h = supercell_hessian(model, atoms, dims)
     n = len(atoms)
     # supercell atom k is image of unit-cell atom k // prod(dims) in ASE's make_supercell ordering? map explicitly
     frac = np.linalg.solve(atoms.cell.T, sc.positions.T).T  # in unit-cell reduced coordinates

@@ -1,4 +1,4 @@
-"""Figures of phonon bands, densities of states and molecular stick spectra.
+"""Figures of phonon bands, densities of states, molecular stick spectra and IR/Raman spectra.
 
 The one plotting module of the package. It builds ``matplotlib.figure.Figure`` objects directly
 (no pyplot, no global backend selection: importing phonax_fast leaves a notebook's or the user's
@@ -102,10 +102,40 @@ def plot_stick_spectrum(vib, title: str | None = None) -> Figure:
     return fig
 
 
+def plot_ir_raman_spectrum(vib, fwhm: float = 10.0, title: str | None = None) -> Figure:
+    """Figure of Lorentzian-broadened IR and Raman spectra of molecular vibrations.
+
+    ``vib``: a ``vibrations.Vibrations`` with intensities (a field model; ``vib.spectra(fwhm)``
+    gives the curves: each line has area = its IR intensity in km/mol or Raman activity in Å⁴/amu
+    and full width at half maximum ``fwhm`` cm⁻¹). Upper panel IR, lower panel Raman (when the
+    polarizability derivatives are there). Thin sticks mark the modes, scaled to the peak height of
+    an isolated line, 2·I/(π·fwhm). Frequencies in cm⁻¹ (imaginary ones at negative positions).
+    """
+    grid, ir, raman = vib.spectra(fwhm)
+    panels = [(ir, vib.ir_intensities, "IR (km/mol/cm$^{-1}$)", "C3")]
+    if raman is not None:
+        panels.append((raman, vib.raman_activities, "Raman (Å$^4$/amu/cm$^{-1}$)", "C0"))
+    fig = Figure(figsize=(7, 2.4 * len(panels) + 0.6))
+    axes = np.atleast_1d(fig.subplots(len(panels), 1, sharex=True))
+    keep = ~np.asarray(vib.zero_modes)
+    freqs = np.asarray(vib.frequencies_cm1)[keep]
+    for ax, (curve, sticks, label, color) in zip(axes, panels):
+        ax.plot(grid, curve, color=color, lw=1.2)
+        ax.fill_between(grid, 0, curve, color=color, alpha=0.2)
+        ax.vlines(freqs, 0, 2 * np.asarray(sticks)[keep] / (np.pi * fwhm), color=color, lw=0.8, alpha=0.7)
+        ax.set_ylabel(label)
+        ax.set_ylim(bottom=0)
+        ax.set_xlim(grid[0], grid[-1])
+    axes[-1].set_xlabel(f"frequency (cm$^{{-1}}$; FWHM {fwhm:g} cm$^{{-1}}$)")
+    axes[0].set_title(title or f"{vib.atoms.get_chemical_formula()} ({vib.point_group})")
+    fig.tight_layout()
+    return fig
+
+
 def save_figure(fig: Figure, path) -> None:
     """Save ``fig`` to ``path`` atomically (format from the suffix, e.g. .png or .pdf; 150 dpi)."""
     path = Path(path)
     atomic_write(path, lambda f: fig.savefig(f, format=path.suffix.lstrip(".") or "png", dpi=150))
 
 
-__all__ = ["plot_band_structure", "plot_dos", "plot_stick_spectrum", "save_figure"]
+__all__ = ["plot_band_structure", "plot_dos", "plot_ir_raman_spectrum", "plot_stick_spectrum", "save_figure"]

@@ -31,6 +31,20 @@ KJ_PER_MOL_PER_EV = EV * AVOGADRO / 1000.0  # 1 eV per formula unit in kJ/mol
 # non-analytic correction (Born charges in e, ε∞ unitless, lengths in Å → eV/Å²)
 NAC_UNIT_FACTOR = 14.39965172592227
 
+# IR and Raman intensities (vibrations.intensities), CODATA 2018 (e, N_A, c exact; ε₀ and the
+# atomic mass constant measured)
+_E = 1.602176634e-19  # C
+_N_A = 6.02214076e23  # 1/mol
+_C = 299792458.0  # m/s
+_EPSILON_0 = 8.8541878128e-12  # F/m
+_AMU = 1.66053906660e-27  # kg
+
+KM_PER_MOL_PER_E2_PER_AMU = _N_A * _E**2 / (12 * _EPSILON_0 * _C**2 * _AMU) / 1e3  # 974.880 km/mol per e²/amu
+DEBYE_PER_E_ANGSTROM = _E * 1e-10 / (1e-21 / _C)  # 4.803205 D per e·Å (1 D = 1e-21/c C·m)
+KM_PER_MOL_PER_DEBYE2_PER_ANGSTROM2_PER_AMU = KM_PER_MOL_PER_E2_PER_AMU / DEBYE_PER_E_ANGSTROM**2  # 42.2561
+ANGSTROM3_PER_E_ANGSTROM2_PER_V = _E / (4 * math.pi * _EPSILON_0 * 1e-10)  # 14.399645: e/(4πε₀·Å) in V
+# (the same e²/(4πε₀) as NAC_UNIT_FACTOR, in CODATA 2018 rather than phonopy's older constants: 4e-7 apart)
+
 FREQUENCY_UNITS = {"THz": 1.0, "cm-1": CM1_PER_THZ, "meV": MEV_PER_THZ}
 
 

@@ -21,7 +21,7 @@ LAYERS = [
     {"harmonic", "graphs", "plotting"},  # force constants, dynamical matrices, symmetry; neighbour graphs; figures
     {"ops"},  # the tensor-product convolution (e3nn reference, fused primitive)
     {"models"},  # energy models and their files
-    {"derivatives"},  # energy, forces, stress and Hessian-vector products of a model
+    {"derivatives", "dielectric"},  # energy, forces, stress, Hessian-vector products; field derivatives (P, α, Z*)
     {"calculator", "forceconstants", "qgrid", "interop"},  # ASE calculator; Hessians; q-mesh engine; files
     {"vibrations", "relaxation"},  # molecular vibrations, point groups, irreps; relaxation with a model
     {"phonons"},  # the Phonons facade, bands

@@ -131,7 +131,7 @@ def test_pruned_cluster_gives_the_same_rows(construction, model_class):
 
     hyper = {"NequIP": dict(lmax=1, channels=4), "MACE": dict(lmax=1, channels=4),
              "Nequix": dict(lmax=1, hidden_irreps="4x0e + 4x1o"), "SevenNet": dict(lmax=1, channels=4, hidden_irreps="4x0e + 4x1e", envelope_on=2.5)}
-    model = pf.models.MODEL_CLASSES[model_class].init(["Si"], cutoff=3.0, num_layers=3, seed=4, **hyper[model_class])
+    model = pf.models.MODEL_CLASSES[model_class].init(["Si"], cutoff=3.0, num_layers=2, seed=4, **hyper[model_class])
     atoms = silicon()
     atoms.rattle(0.02, seed=5)
     L = model.num_layers

@@ -1,10 +1,13 @@
 """Our exact force constants against phonopy's finite displacements through the ASE calculator.
 
 phonopy sees the model only through ``pf.Calculator`` (energies/forces), so this checks the whole
-Hessian path independently. Tolerance 1e-3 THz: central differences need a small step here
-(±0.002 Å; with phonopy's default ±0.01 Å the O(h²) error of these rough random-weight energies
-is ~4e-3 THz); what remains is the aliasing of force constants beyond half the finite-displacement
-supercell, which fall below 1e-4 eV/Å² past 8 Å for these models (measured: 2e-4 THz for Si).
+Hessian path independently, on the same supercell (our supercell construction is phonopy's finite
+displacements at zero step, so the two differ by the finite-difference error only). Tolerance
+1e-3 THz: central differences need a small step here (±0.002 Å; with phonopy's default ±0.01 Å
+the O(h²) error of these rough random-weight energies is ~4e-3 THz).
+The exact (cluster) constructions differ from a supercell's by the aliasing of force constants
+beyond half the supercell; tests/forceconstants/test_force_constants.py compares them at the
+commensurate q-points, where there is none.
 """
 
 import numpy as np
@@ -16,7 +19,7 @@ from structures import quaternary, random_nequip, silicon
 
 
 def compare_band_path(atoms, model, dims):
-    ph = pf.Phonons(atoms, model)
+    ph = pf.Phonons(atoms, model, construction="supercell", supercell=dims)
     bands = ph.band_structure(npoints=24)
     assert len(bands.qpoints) >= 20
     reference = phonopy_finite_displacements(atoms, pf.Calculator(model), dims, distance=0.002)

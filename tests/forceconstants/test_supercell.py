@@ -38,15 +38,32 @@ def rattled_si8() -> Atoms:
     return atoms
 
 
+@pytest.fixture(scope="module")
+def deep_si_model():
+    return deep_model(["Si"])
+
+
 @pytest.mark.parametrize("use_symmetry", [True, False])
-def test_equals_jax_hessian_of_the_supercell(use_symmetry):
-    model = deep_model(["Si"])
-    fcs, report = supercell_force_constants(silicon(), model, (3, 3, 3), use_symmetry=use_symmetry)
+def test_equals_jax_hessian_of_the_supercell(use_symmetry, deep_si_model):
+    model = deep_si_model  # one object: the jax.hessian reference is computed once for both
+    fcs, report = supercell_force_constants(silicon(), model, (2, 2, 2), use_symmetry=use_symmetry)
     assert report.rows == (1 if use_symmetry else 6)
-    for q in [(0, 0, 0), (1 / 3, 0, 0), (1 / 3, 2 / 3, 0), (1 / 3, 1 / 3, 1 / 3)]:
-        ref = supercell_dynamical_matrix(model, silicon(), (3, 3, 3), np.array(q))
+    for q in [(0, 0, 0), (1 / 2, 0, 0), (1 / 2, 1 / 2, 0), (0, 1 / 2, 1 / 2), (1 / 2, 1 / 2, 1 / 2)]:
+        ref = supercell_dynamical_matrix(model, silicon(), (2, 2, 2), np.array(q))
         ours = fcs.dynamical_matrices([q])[0]
         assert np.abs(ours - ref).max() <= 1e-8 * np.abs(ref).max()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["monoclinic", "rattled"])
+def test_low_symmetry_equals_jax_hessian_of_the_supercell(name):
+    atoms, dims = (monoclinic(), (2, 1, 1)) if name == "monoclinic" else (rattled_si8(), (1, 1, 2))
+    model = deep_model(sorted(set(atoms.get_chemical_symbols())), seed=2)
+    fcs, report = supercell_force_constants(atoms, model, dims)
+    assert report.rows < 3 * len(atoms) if name == "monoclinic" else report.rows == 3 * len(atoms)
+    for q in (np.zeros(3), 0.5 * (np.array(dims) == 2)):  # the q-points commensurate with the supercell
+        ref = supercell_dynamical_matrix(model, atoms, dims, q)
+        assert np.abs(fcs.dynamical_matrices([q])[0] - ref).max() <= 1e-8 * np.abs(ref).max()
 
 
 @pytest.mark.parametrize("matrix", [[[-2, 2, 2], [2, -2, 2], [2, 2, -2]], [[2, 1, 0], [0, 3, 1], [1, 0, 2]], (4, 4, 4)])
@@ -123,5 +140,5 @@ def test_report_and_phonons_facade():
     assert report.supercell.n_atoms == 16 and report.supercell.rows == 1
     assert report.timing.compile_seconds > 0 and report.timing.execute_seconds > 0
     assert 0 < report.supercell.boundary_fc <= report.supercell.largest_fc
-    assert "2×2×2 supercell (16 atoms), 1 Hessian rows" in report.summary()
+    assert "supercell 2×2×2 (16 atoms, 6.3 Å wide), 1 Hessian rows" in report.summary()
     assert ph.acoustic_sum_residual() <= 1e-10 * np.abs(fcs.fc).max()

@@ -38,12 +38,19 @@ FLOAT64_TOL = 1e-10  # eV/atom, eV/Å, eV/Å³ (see module docstring)
 FLOAT32_TOL = {"energy": 1e-5, "forces": 1e-4, "stress": 1e-5}  # eV/atom, eV/Å, eV/Å³
 
 
-def checkpoint_params(fast: bool):
-    """Checkpoints to parametrise over (a skip marker where there are none)."""
+def checkpoint_params(fast: bool, sweep: bool = False):
+    """Checkpoints to parametrise over (a skip marker where there are none).
+
+    ``fast``: nequix-mp-1-pft only. ``sweep``: every checkpoint, all but the default model
+    (nequix-oam-1-pft) marked ``reference`` (minutes each; left out of CI)."""
     if not CHECKPOINTS:
         return [pytest.param(None, marks=pytest.mark.skip(reason=MISSING))]
     chosen = [p for p in CHECKPOINTS if p.stem == "nequix-mp-1-pft"] if fast else CHECKPOINTS
-    return [pytest.param(p, id=p.stem) for p in chosen or CHECKPOINTS[:1]]
+    chosen = chosen or CHECKPOINTS[:1]
+    if not sweep:
+        return [pytest.param(p, id=p.stem) for p in chosen]
+    return [pytest.param(p, id=p.stem, marks=() if p.stem == "nequix-oam-1-pft" else pytest.mark.reference)
+            for p in chosen]
 
 
 def small_random_nequix(**kw):
@@ -149,7 +156,7 @@ def test_node_energies_equal_nequix_float64(path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("path", checkpoint_params(fast=False))
+@pytest.mark.parametrize("path", checkpoint_params(fast=False, sweep=True))
 def test_checkpoints_equal_nequix_float64_on_universal_structures(path):
     structures = universal_structures()
     worst = compare(pf.models.load(path), nequix_float64(path, structures), structures)

@@ -20,10 +20,6 @@ def add_info_command(subparsers) -> argparse.ArgumentParser:
     return p
 
 
-def _elements(species) -> str:
-    return " ".join(species) if len(species) <= 8 else f"{len(species)} elements ({species[0]}–{species[-1]})"
-
-
 def run_info(args) -> int:
     """Print what this installation is and can run; returns 0."""
     info = build_info()
@@ -39,7 +35,7 @@ def run_info(args) -> int:
     for name in registry.BUNDLED:
         model, card = registry.load(name), registry.CARDS[name]
         print(f"  {name}: {card.summary}; {registry.weights_count(model) / 1e3:.0f}k weights, "
-              f"{registry.file_size(name) / 1e6:.1f} MB bundled; elements {_elements(model.species)}; licence {card.licence}")
+              f"{registry.file_size(name) / 1e6:.1f} MB bundled; {model.elements_text}; licence {card.licence}")
         print(f"      trained on {card.training_data}; cite {card.citation}")
     sevenn = importlib.util.find_spec("sevenn") is not None
     for name in registry.SEVENNET_MODELS:

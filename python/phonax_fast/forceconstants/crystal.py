@@ -193,11 +193,12 @@ def plan_construction(atoms: Atoms, model, construction: str = "auto", supercell
     exact = min(("masked", "paper"), key=lambda k: estimates[k].work)
     sc = estimates["supercell"]
     if fits[exact] and (estimates[exact].work <= EXACT_PREFERENCE * sc.work or estimates[exact].work <= SMALL_WORK):
-        return plan(exact, f"exact, and its work {estimates[exact].work:.2g} is within {EXACT_PREFERENCE:g}× the "
-                           f"supercell's {sc.work:.2g} or below {SMALL_WORK:.0e}")
+        return plan(exact, f"auto: exact, and its estimated work {estimates[exact].work:.2g} is small (below "
+                           f"{SMALL_WORK:.0e}, or within {EXACT_PREFERENCE:g}× the supercell's {sc.work:.2g})")
     if fits["supercell"]:
-        why = "does not fit in memory" if not fits[exact] else f"would take {estimates[exact].work / sc.work:.0f}× the work"
-        return plan("supercell", f"the exact {exact} construction {why} (reach 2·L·r_c = {2 * L * model.cutoff:.0f} Å)")
+        why = "would not fit in memory" if not fits[exact] else f"would take {estimates[exact].work / sc.work:.0f}× the work"
+        return plan("supercell", f"auto: the exact {exact} construction {why}; the force constants reach "
+                                 f"2·L·r_c = {2 * L * model.cutoff:.0f} Å")
     raise ValueError(f"no construction fits in {limit / 2**30:.1f} GiB: the supercell needs about {sc.memory / 2**30:.1f} GiB; "
                      "give a smaller supercell (supercell=... or a shorter supercell_length)")
 

@@ -55,11 +55,17 @@ class SupercellReport:
     largest_fc: float
     timing: HessianTiming = field(default_factory=HessianTiming)
 
+    @property
+    def width(self) -> float:
+        """The supercell's smallest face-to-face width, Å."""
+        return 2 * self.boundary_radius
+
     def summary(self) -> str:
         """One line for logs."""
         m = self.matrix
-        shape = "×".join(str(int(x)) for x in np.diag(m)) if np.count_nonzero(m - np.diag(np.diag(m))) == 0 else str(m.tolist())
-        return (f"{shape} supercell ({self.n_atoms} atoms), {self.rows} Hessian rows; largest |Φ| beyond "
+        diagonal = np.count_nonzero(m - np.diag(np.diag(m))) == 0
+        shape = "×".join(str(int(x)) for x in np.diag(m)) if diagonal else f"M = {m.tolist()}"
+        return (f"supercell {shape} ({self.n_atoms} atoms, {self.width:.1f} Å wide), {self.rows} Hessian rows; largest |Φ| beyond "
                 f"{self.boundary_radius:.1f} Å: {self.boundary_fc:.2e} eV/Å² ({self.boundary_fc / self.largest_fc:.1e} of the largest)")
 
 

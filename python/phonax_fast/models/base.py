@@ -69,6 +69,16 @@ class EnergyModel:
         return tuple(self.config.species)
 
     @property
+    def elements_text(self) -> str:
+        """The model's elements for logs and titles: "elements Si O" up to 8, else "89 elements (H–Pu)"."""
+        s = self.species
+        return "elements " + " ".join(s) if len(s) <= 8 else f"{len(s)} elements ({s[0]}–{s[-1]})"
+
+    def describe(self) -> str:
+        """One line: class, elements, cutoff and layers."""
+        return f"{self.model_name}, {self.elements_text}, cutoff {self.cutoff:g} Å, {self.num_layers} layers"
+
+    @property
     def cutoff(self) -> float:
         return float(self.config.cutoff)
 

@@ -83,8 +83,11 @@ def init_params(config: NequIPConfig, key) -> dict:
     }
 
 
-def node_energies(config: NequIPConfig, params: dict, graph: Graph) -> jnp.ndarray:
-    """(n_nodes,) atomic energies in eV."""
+def node_energies(config: NequIPConfig, params: dict, graph: Graph, layer_term=None) -> jnp.ndarray:
+    """(n_nodes,) atomic energies in eV.
+
+    ``layer_term(t, layer_params, x, m, gate_irreps)``: an optional extra term of layer t's gate
+    input from its node features x and aggregated message m (the field model's hook)."""
     n_nodes = graph.positions.shape[0]
     sh, basis, onehot, x = embed_graph(config, params["embedding"], graph)
     hidden = list(config.hidden_irreps.regroup())
@@ -96,6 +99,8 @@ def node_energies(config: NequIPConfig, params: dict, graph: Graph) -> jnp.ndarr
                            config.backend)
         m = m / math.sqrt(config.avg_num_neighbors)
         pre = linear(layer["linear_out"], m, gate_in) + species_linear(layer["self"], x, onehot, gate_in)
+        if layer_term is not None:
+            pre = pre + layer_term(t, layer, x, m, gate_in)
         new = gate(pre)
         x = x + new if new.irreps == x.irreps else new
     out = linear(params["readout"], x, "0e").array[:, 0]

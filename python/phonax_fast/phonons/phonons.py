@@ -20,6 +20,7 @@ from ..interop.phonopy_export import to_phonopy
 from ..interop.phonopy_import import force_constants_from_phonopy
 from ..relaxation import RelaxReport
 from ..relaxation import relax as relax_structure
+from ..progress import progress_bar
 from ..plotting import plot_band_structure, plot_dos, save_figure
 from ..qgrid import mesh_dos, mesh_projected_dos, mesh_thermal_properties
 from ..units import convert_frequency
@@ -54,11 +55,12 @@ class Phonons:
         relax, relax_cell: relax the positions (and, with ``relax_cell``, the cell too) with the
             model first, keeping the space group (``relaxation.relax``, largest force below
             ``fmax`` eV/Å); ``relax_report`` says what moved.
+        model_label: the model's name in plot titles (e.g. its registry name).
     """
 
     def __init__(self, atoms: Atoms, model, *, construction: str = "auto", block_size: int | None = None,
                  primitive: bool = False, supercell=None, supercell_length: float | None = None,
-                 relax: bool = False, relax_cell: bool = False, fmax: float = 1e-3):
+                 relax: bool = False, relax_cell: bool = False, fmax: float = 1e-3, model_label: str | None = None):
         require_crystal(atoms, model.species, context="Phonons")
         self.reduced_from = None
         found = primitive_cell(atoms.cell[:], atoms.get_scaled_positions(), atoms.numbers)
@@ -78,6 +80,7 @@ class Phonons:
                               f"(largest force {self.relax_report.max_force_after:.1e} eV/Å)", stacklevel=2)
         self.atoms = atoms.copy()
         self.model = model
+        self.model_label = model_label or (model.model_name + " model")
         self.construction = construction
         self.block_size = block_size
         self.supercell, self.supercell_length = supercell, supercell_length
@@ -89,7 +92,7 @@ class Phonons:
         """Phonons from existing compact force constants (no model)."""
         self = cls.__new__(cls)
         self.atoms = Atoms(numbers=fcs.numbers, scaled_positions=fcs.scaled_positions, cell=fcs.cell, masses=fcs.masses, pbc=True)
-        self.model, self.construction, self.block_size = None, "given", None
+        self.model, self.construction, self.block_size, self.model_label = None, "given", None, None
         self.supercell = self.supercell_length = self.report = self.relax_report = None
         self.reduced_from, self._fcs = None, fcs
         return self
@@ -190,7 +193,19 @@ class Phonons:
         ``q_direction``: (3,) or (n_q, 3) reduced direction along which q approaches Γ, for the
         non-analytic correction at Γ (without it Γ gets the analytic part only, as in phonopy).
         """
-        return convert_frequency(self.fcs.frequencies(_qpoints(qpoints), q_direction=q_direction), unit)
+        q = _qpoints(qpoints)
+        fcs = self.fcs
+        directions = None if q_direction is None else np.broadcast_to(np.asarray(q_direction, float), q.shape)
+        per_chunk = max(1, int(_CHUNK_BYTES // (16 * (3 * fcs.n_atoms) ** 2)))  # complex (3N)² per q-point
+        if len(q) <= per_chunk:
+            return convert_frequency(fcs.frequencies(q, q_direction=directions), unit)
+        out = np.empty((len(q), 3 * fcs.n_atoms))
+        with progress_bar(total=len(q), desc="frequencies", unit="q") as bar:  # large cells: chunks, with progress
+            for start in range(0, len(q), per_chunk):
+                stop = min(start + per_chunk, len(q))
+                out[start:stop] = fcs.frequencies(q[start:stop], q_direction=None if directions is None else directions[start:stop])
+                bar.update(stop - start)
+        return convert_frequency(out, unit)
 
     def eigensystem(self, qpoints, unit: str = "THz", q_direction=None):
         """(frequencies (n_q, 3N), eigenvectors (n_q, 3N, 3N) with modes as columns, phonopy's convention)."""
@@ -281,7 +296,7 @@ class Phonons:
         phonon = self.to_phonopy()
         title = self.atoms.get_chemical_formula()
         if self.model is not None:
-            title += f", {self.model.model_name} model ({' '.join(self.model.species)})"
+            title += f", {self.model_label}"
         if self.fcs.nac is not None:
             title += f" (LO–TO splitting: {self.fcs.nac.method} NAC)"
         written = {}
@@ -302,6 +317,9 @@ class Phonons:
             written[name] = out / name
             writer(written[name])
         return written
+
+
+_CHUNK_BYTES = 64 * 2**20  # dynamical matrices held at once by frequencies()
 
 
 def _qpoints(qpoints) -> np.ndarray:

@@ -1,0 +1,116 @@
+"""Dielectric responses of an energy model in a uniform electric field, by automatic differentiation.
+
+A field model has ``apply(params, graph, field) -> (n_nodes,)`` atomic energies in eV for a field
+E (3,) in V/Å (e.g. :class:`phonax_fast.models.FieldNequIP`); its energy U(x, E) = Σ_k w_k ε_k
+(the graph's ``energy_weights`` w) is evaluated with the model's own weights. With E in V/Å and
+U in eV, charges come out in units of the elementary charge e:
+
+* forces F = −∂U/∂x, (N, 3) eV/Å, at the given field;
+* dipole P = −∂U/∂E, (3,) e·Å (for a crystal: per cell; the polarization density is P/V, of
+  which only changes are meaningful, as for any model of a periodic solid);
+* polarizability α = −∂²U/∂E², (3, 3) e·Å²/V, symmetric (U(E) = U₀ − P₀·E − ½ E·α·E + …);
+* Born effective charges Z*_{i,αβ} = ∂F_{iβ}/∂E_α = ∂P_α/∂x_{iβ} = −∂²U/∂E_α∂x_{iβ}, (N, 3, 3) e;
+* derivatives along Cartesian displacements (for IR and Raman intensities): dP/dx[i, β, α] =
+  ∂P_α/∂x_{iβ}, (N, 3, 3) e (Z* with its last two axes swapped), and dα/dx[i, β, α, γ] =
+  ∂α_{αγ}/∂x_{iβ}, (N, 3, 3, 3) e·Å/V.
+
+Field derivatives are taken forward (``jax.jacfwd``: 3 tangents in E, 3 × 3 for two) over one
+reverse-mode gradient of U with respect to (x, E): their cost does not grow with N beyond the
+gradient's, and nothing of size (3N)² is formed. Results are in the graph's position dtype
+(float64 with JAX's x64 on, as ``import phonax_fast`` sets). ``field`` None means zero field; a
+field of any shape other than (3,) raises ValueError.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from .graphs.graph import Graph
+from .models.field_nequip import as_field
+
+
+class FieldResponse(NamedTuple):
+    """Energy and responses at one field (see the module docstring); None beyond the ``order`` asked."""
+
+    energy: jnp.ndarray  # () eV
+    forces: jnp.ndarray  # (N, 3) eV/Å
+    dipole: jnp.ndarray  # (3,) e·Å
+    polarizability: jnp.ndarray | None = None  # (3, 3) e·Å²/V
+    born_charges: jnp.ndarray | None = None  # (N, 3, 3) e, [i, α (field), β (displacement)]
+    dipole_derivatives: jnp.ndarray | None = None  # (N, 3, 3) e, [i, β (displacement), α (dipole)]
+    polarizability_derivatives: jnp.ndarray | None = None  # (N, 3, 3, 3) e·Å/V, [i, β, α, γ]
+
+
+def _energy(model, graph: Graph, positions, field) -> jnp.ndarray:
+    """U(x, E) in eV at ``positions`` (N, 3) Å and ``field`` (3,) V/Å."""
+    g = graph._replace(positions=positions)
+    return jnp.dot(g.energy_weights, model.apply(model.params, g, field))
+
+
+@partial(jax.jit, static_argnames="order")
+def _derivatives(model, graph: Graph, field, order: int) -> list:
+    """[(U, ∂U/∂x, ∂U/∂E), (∂²U/∂E∂x, ∂²U/∂E²), (∂³U/∂E²∂x, ∂³U/∂E³)][: order + 1]; each field
+    derivative appends a trailing axis ((N, 3, 3) is [i, β, α] = ∂²U/∂x_{iβ}∂E_α)."""
+
+    def gradients(e):
+        u, (de_dx, de_de) = jax.value_and_grad(_energy, argnums=(2, 3))(model, graph, graph.positions, e)
+        return (de_dx, de_de), [(u, de_dx, de_de)]
+
+    def field_derivative(f):
+        def g(e):
+            jac, lower = jax.jacfwd(f, has_aux=True)(e)
+            return jac, lower + [jac]
+
+        return g
+
+    f = gradients
+    for _ in range(order):
+        f = field_derivative(f)
+    return f(field)[1]
+
+
+def field_response(model, graph: Graph, field=None, order: int = 2, neutral: bool = False) -> FieldResponse:
+    """Energy, forces and dipole at ``field`` ((3,) V/Å; None: zero), with ``order`` ≥ 1 the
+    polarizability, Born charges and dP/dx too, with ``order`` 2 also dα/dx (all in one compiled
+    function per order and graph shape). Units and axes: :class:`FieldResponse`.
+
+    α and dα/dx are symmetrised in their field axes (they are symmetric up to rounding).
+    ``neutral``: the Born charges are projected to Σ_i Z*_i = 0 by subtracting their mean over the
+    graph's nodes, Z*_i − (1/N) Σ_j Z*_j. For a translation-invariant model on a plain graph the
+    sum vanishes anyway (up to rounding), since U(x + t, E) = U(x, E); the projection makes it
+    exact, e.g. for masked or padded graphs or models that are not translation invariant.
+    """
+    if order not in (0, 1, 2):
+        raise ValueError(f"order must be 0, 1 or 2 field derivatives, not {order!r}")
+    levels = _derivatives(model, graph, as_field(field, jnp.asarray(graph.positions).dtype), order)
+    u, de_dx, de_de = levels[0]
+    out = FieldResponse(u, -de_dx, -de_de)
+    if order >= 1:
+        dp_dx, alpha = (-d for d in levels[1])
+        z = jnp.swapaxes(dp_dx, 1, 2)
+        z = z - z.mean(axis=0) if neutral else z
+        out = out._replace(polarizability=0.5 * (alpha + alpha.T), born_charges=z, dipole_derivatives=dp_dx)
+    if order == 2:
+        da_dx = -levels[2][0]
+        out = out._replace(polarizability_derivatives=0.5 * (da_dx + jnp.swapaxes(da_dx, 2, 3)))
+    return out
+
+
+def dipole(model, graph: Graph, field=None) -> jnp.ndarray:
+    """P = −∂U/∂E, (3,) e·Å (per cell for a crystal), at ``field`` ((3,) V/Å)."""
+    return field_response(model, graph, field, order=0).dipole
+
+
+def polarizability(model, graph: Graph, field=None) -> jnp.ndarray:
+    """α = −∂²U/∂E², (3, 3) e·Å²/V, symmetric, at ``field`` ((3,) V/Å)."""
+    return field_response(model, graph, field, order=1).polarizability
+
+
+def born_charges(model, graph: Graph, field=None, neutral: bool = False) -> jnp.ndarray:
+    """Z*_{i,αβ} = −∂²U/∂E_α∂x_{iβ}, (N, 3, 3) in e, at ``field`` ((3,) V/Å); ``neutral``: projected
+    to Σ_i Z*_i = 0 (see :func:`field_response`)."""
+    return field_response(model, graph, field, order=1, neutral=neutral).born_charges
