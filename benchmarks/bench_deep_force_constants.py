@@ -110,28 +110,10 @@ def run_method(model_name: str, case: str, method: str, fd_limit: int, full_rows
     matrix = plan.supercell
     start = time.perf_counter()
     note = ""
-    if method == "ours" and ours_products and plan.construction == "supercell":
-        from phonax_fast.forceconstants.supercell import row_plan
-        from phonax_fast.forceconstants.symmetry import atom_symmetry
-
-        sc = make_supercell(atoms, matrix)  # the rows the supercell construction takes, the first few timed
-        rows = row_plan(atoms, atom_symmetry(atoms, 1e-5, supercell_matrix=sc.matrix))
-        nodes = np.concatenate([np.full(len(d), r) for r, d, _ in rows])
-        directions = np.concatenate([d for _, d, _ in rows])
-        if len(nodes) <= ours_products:
-            ours_products = 0
-        start = time.perf_counter()
-    if method == "ours" and ours_products and plan.construction == "supercell":
-        from phonax_fast.derivatives import HessianTiming, hessian_products
-
-        k = ours_products
-        graph = periodic_graph(sc.atoms, model.cutoff, model.species)
-        timing = HessianTiming()
-        hessian_products(model, graph, nodes[:k], directions[:k], timing=timing)
-        per = timing.execute_seconds / k
-        compute = timing.execute_seconds + per * (len(nodes) - k)
-        wall = time.perf_counter() - start + per * (len(nodes) - k)
-        note = (f"extrapolated from {k} of {len(nodes)} products; supercell, blocks of {timing.block_size}")
+    extrapolated = ours_extrapolated(atoms, model, matrix, ours_products) if method == "ours" and ours_products \
+        and plan.construction == "supercell" else None
+    if extrapolated is not None:
+        wall, compute, note = extrapolated
     elif method == "ours":
         _, report = pf.forceconstants.crystal_force_constants(atoms, model, supercell=matrix)
         wall = time.perf_counter() - start
@@ -207,6 +189,28 @@ def run_method(model_name: str, case: str, method: str, fd_limit: int, full_rows
         note += f"{n3} products on {len(sc.atoms)} atoms"
     return {"wall": wall, "compute": compute, "peak_rss_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
             "note": note}
+
+
+def ours_extrapolated(atoms, model, matrix, products: int):
+    """(wall s without set-up, execution s, note) of the supercell construction's rows timed for the
+    first ``products`` and extrapolated to all; None when there are no more rows than that."""
+    from phonax_fast.derivatives import HessianTiming, hessian_products
+    from phonax_fast.forceconstants.supercell import row_plan, row_tangents
+    from phonax_fast.forceconstants.symmetry import atom_symmetry
+    from phonax_fast.graphs.neighbors import periodic_graph
+    from phonax_fast.graphs.supercell import make_supercell
+
+    sc = make_supercell(atoms, matrix)
+    nodes, directions = row_tangents(row_plan(atoms, atom_symmetry(atoms, supercell_matrix=sc.matrix)))
+    if len(nodes) <= products:
+        return None
+    start = time.perf_counter()
+    timing = HessianTiming()
+    hessian_products(model, periodic_graph(sc.atoms, model.cutoff, model.species), nodes[:products],
+                     directions[:products], timing=timing)
+    rest = timing.execute_seconds / products * (len(nodes) - products)
+    return (time.perf_counter() - start + rest, timing.execute_seconds + rest,
+            f"extrapolated from {products} of {len(nodes)} products; supercell, blocks of {timing.block_size}")
 
 
 def run_scaling(model_name: str) -> list[dict]:

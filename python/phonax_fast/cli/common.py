@@ -18,7 +18,7 @@ import jax
 
 from ..graphs.validation import unknown_elements
 from ..interop.structures import read_structure
-from ..models import domain_warning, load
+from ..models import domain_warning, load, registry
 
 USER_ERRORS = (ValueError, FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError, FileExistsError)
 EXIT_USER_ERROR = 2
@@ -120,3 +120,12 @@ def staged_output(out: Path):
             os.replace(path, out / path.name)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
+
+
+def model_summary(model_spec: str, model) -> str:
+    """The model for the log: its name as given (and the one it stands for), class, elements, cutoff
+    and layers, and on a second line its training data when it has a model card."""
+    name = registry.resolve(str(model_spec))
+    card = registry.card(model_spec)
+    return (f"{model_spec}{f' = {name}' if name != model_spec else ''} ({model.describe()})"
+            + (f"\n  trained on {card.training_data}" if card is not None else ""))

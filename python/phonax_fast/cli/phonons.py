@@ -13,7 +13,7 @@ from ..harmonic.nac import METHODS as NAC_METHODS
 from ..interop.nac import read_born
 from ..models import registry
 from ..phonons import Phonons
-from .common import output_folder, staged_output, structure_and_model
+from .common import model_summary, output_folder, staged_output, structure_and_model
 
 
 def add_phonons_command(subparsers) -> argparse.ArgumentParser:
@@ -55,18 +55,13 @@ def run_phonons(args) -> int:
     """Run ``phonax-fast phonons`` for parsed ``args``; returns 0."""
     out = output_folder(args.out)
     atoms, model = structure_and_model(args.structure, args.model)
-    name = registry.resolve(args.model)
-    print(f"structure: {atoms.get_chemical_formula()} ({len(atoms)} atoms), model: {args.model}"
-          f"{f' = {name}' if name != args.model else ''} ({model.describe()})")
-    card = registry.card(args.model)
-    if card is not None:
-        print(f"  trained on {card.training_data}")
+    print(f"structure: {atoms.get_chemical_formula()} ({len(atoms)} atoms), model: {model_summary(args.model, model)}")
     supercell = None
     if args.supercell is not None:
         if len(args.supercell) not in (3, 9):
             raise ValueError(f"--supercell takes 3 or 9 integers, got {len(args.supercell)}")
         supercell = args.supercell if len(args.supercell) == 3 else [args.supercell[k : k + 3] for k in (0, 3, 6)]
-    ph = Phonons(atoms, model, model_label=name, construction=args.construction, primitive=args.primitive, supercell=supercell,
+    ph = Phonons(atoms, model, model_label=registry.resolve(args.model), construction=args.construction, primitive=args.primitive, supercell=supercell,
                  supercell_length=args.supercell_length, relax=args.relax or args.relax_cell, relax_cell=args.relax_cell,
                  fmax=args.fmax)
     if ph.reduced_from:

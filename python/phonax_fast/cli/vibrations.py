@@ -8,8 +8,7 @@ from pathlib import Path
 
 from ..plotting import plot_ir_raman_spectrum, plot_stick_spectrum, save_figure
 from ..vibrations import Vibrations
-from ..models import registry
-from .common import output_folder, staged_output, structure_and_model
+from .common import model_summary, output_folder, staged_output, structure_and_model
 
 
 def add_vibrations_command(subparsers) -> argparse.ArgumentParser:
@@ -42,9 +41,7 @@ def run_vibrations(args) -> int:
         raise ValueError(f"--fwhm must be positive, not {args.fwhm}")
     out = output_folder(args.out)
     atoms, model = structure_and_model(str(args.molecule), args.model)
-    card = registry.card(args.model)
-    print(f"molecule: {atoms.get_chemical_formula()} ({len(atoms)} atoms), model: {args.model} ({model.describe()})"
-          + (f"\n  trained on {card.training_data}" if card is not None else ""))
+    print(f"molecule: {atoms.get_chemical_formula()} ({len(atoms)} atoms), model: {model_summary(args.model, model)}")
     vib = Vibrations(atoms, model, symmetry_tolerance=args.symmetry_tolerance, degeneracy_tolerance=args.degeneracy_tolerance)
     print(vib.table())
     stem = args.molecule.stem

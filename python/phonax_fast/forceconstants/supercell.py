@@ -81,6 +81,11 @@ def row_plan(atoms: Atoms, sym: AtomSymmetry | None) -> list:
     return plan
 
 
+def row_tangents(plan: list) -> tuple[np.ndarray, np.ndarray]:
+    """(atoms (K,) int, directions (K, 3)): one Hessian-vector product per row of a :func:`row_plan`."""
+    return np.concatenate([np.full(len(d), r) for r, d, _ in plan]), np.concatenate([d for _, d, _ in plan])
+
+
 def _supercell_map(sc: Supercell, perm: np.ndarray, shifts: np.ndarray, rotation: np.ndarray, origin_shift) -> np.ndarray:
     """(N_s,) image of every supercell atom under the operation (π, t, W), shifted by −``origin_shift``:
     atom (j, T) goes to (π(j), t_j + W T − origin_shift)."""
@@ -131,8 +136,7 @@ def supercell_force_constants(atoms: Atoms, model, matrix, use_symmetry: bool = 
     if use_symmetry:
         sym = symmetry if symmetry is not None else atom_symmetry(atoms, symprec, supercell_matrix=sc.matrix)
     plan = row_plan(atoms, sym)
-    row_atoms = np.concatenate([np.full(len(d), r) for r, d, _ in plan])
-    row_directions_ = np.concatenate([d for _, d, _ in plan])
+    row_atoms, row_directions_ = row_tangents(plan)
     timing = HessianTiming()
     products = hessian_products(model, graph, row_atoms, row_directions_, block_size, desc="force constants (supercell)",
                                 timing=timing)  # (K, N_s, 3)
