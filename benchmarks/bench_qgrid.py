@@ -113,7 +113,11 @@ def run_phonax(fcs, mesh: int, freq_points, gaussian_freq_points, real_form: boo
 
 def worker(case: str, engine: str) -> dict:
     """Run one (case, engine) twice in this process; times, peak RSS and the results."""
+    import jax
+
     import phonax_fast.qgrid  # noqa: F401  (imports are not timed)
+
+    jax.devices()  # nor is JAX's start-up (finding its backends and plug-ins, ~30 ms): process start-up, like imports
     from phonax_fast.interop.phonopy_import import force_constants_from_phonopy
 
     multiple, mesh = CASES[case]

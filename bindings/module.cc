@@ -14,6 +14,7 @@
 namespace nb = nanobind;
 
 void bind_tetrahedron(nb::module_& m);  // bindings/tetrahedron.cc
+void bind_ewald(nb::module_& m);        // bindings/ewald.cc
 
 namespace {
 
@@ -77,4 +78,5 @@ NB_MODULE(_core, m) {
         "operand slots (the handler's dense operands and its 'slot' attribute); cg_ijk is\n"
         "[cg_copies, nnz, 3], cg_val [cg_copies, nnz], cg_ptr [cg_copies, n_paths, cg_ptr_width].");
   bind_tetrahedron(m);
+  bind_ewald(m);
 }

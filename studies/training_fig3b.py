@@ -54,7 +54,7 @@ import phonax_fast as pf
 from ase import Atoms, units
 from ase.build import molecule
 from phonax_fast.training import Batcher, OptimConfig, Sample, evaluate, train
-from phonax_fast.training.trainer import predict_jit
+from phonax_fast.training.losses import predict_jit
 
 from .xtb_reference import (
     FD_STEP_BOHR,

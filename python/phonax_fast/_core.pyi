@@ -3,10 +3,18 @@ Native kernels of phonax_fast: XLA FFI handlers exported as capsules.
 """
 from __future__ import annotations
 import numpy
-__all__: list[str] = ['build_info', 'path_table_layout', 'registrations', 'tetrahedron_dos', 'tetrahedron_weights']
+__all__: list[str] = ['build_info', 'gonze_weighted_outer', 'path_table_layout', 'registrations', 'tetrahedron_dos', 'tetrahedron_weights']
 def build_info() -> dict:
     """
     What this build holds: {'version': str, 'backends': [str], 'cuda': bool}.
+    """
+def gonze_weighted_outer(q_cart: numpy.ndarray, directions: numpy.ndarray, has_direction: numpy.ndarray, g_cart: numpy.ndarray, epsilon: numpy.ndarray, lambda_: float, tolerance: float) -> numpy.ndarray:
+    """
+    Damped outer products v_a v_b w of the Gonze-Lee Ewald sum, (n_q, 6, n_G) float64.
+    
+    q_cart and directions (n_q, 3) 1/Angstrom, has_direction (n_q,) uint8, g_cart (n_G, 3)
+    1/Angstrom, epsilon (3, 3), lambda_ the damping (1/Angstrom), tolerance |K| below which
+    K = q + G counts as zero. Pairs (a, b): (0,0) (0,1) (0,2) (1,1) (1,2) (2,2); see core/ewald.h.
     """
 def path_table_layout() -> dict:
     """

@@ -29,6 +29,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
+from .derivatives import batch_derivatives, strain_graph, structure_energies
 from .graphs.graph import Graph
 from .models.field_nequip import as_field
 
@@ -114,3 +115,78 @@ def born_charges(model, graph: Graph, field=None, neutral: bool = False) -> jnp.
     """Z*_{i,αβ} = −∂²U/∂E_α∂x_{iβ}, (N, 3, 3) in e, at ``field`` ((3,) V/Å); ``neutral``: projected
     to Σ_i Z*_i = 0 (see :func:`field_response`)."""
     return field_response(model, graph, field, order=1, neutral=neutral).born_charges
+
+
+class _InField(NamedTuple):
+    """A field model seen as a plain energy model at fixed per-node fields (N, 3) V/Å, for the
+    derivatives in ``phonax_fast.derivatives`` (which call ``apply(params, graph)``)."""
+
+    model: object
+    node_field: jnp.ndarray
+
+    def apply(self, params, graph: Graph) -> jnp.ndarray:
+        return self.model.apply(params, graph, self.node_field)
+
+
+def batch_field_derivatives(model, params, graph: Graph, node_structure, n_structures: int, fields, tangents,
+                            order: int = 1):
+    """Everything training predicts on a batch of structures, each in its own uniform field.
+
+    Args:
+        model: a field model (``apply(params, graph, field)`` with per-node fields, e.g.
+            :class:`phonax_fast.models.FieldNequIP`); ``params`` its weights.
+        graph, node_structure, n_structures, tangents: as ``derivatives.batch_derivatives``.
+        fields: (n_structures, 3) V/Å, the field of each structure.
+        order: 0 for energies, forces, stress and dipoles only (one reverse pass); 1 also for
+            polarizabilities and Born charges (a forward-mode derivative of that pass).
+
+    Returns:
+        (energies (G,) eV, ∂U/∂x (N, 3) eV/Å, ∂U/∂ε (G, 3, 3) eV, H v (K, N, 3) eV/Å² as
+        ``batch_derivatives``, dipoles (G, 3) e·Å, polarizabilities (G, 3, 3) e·Å²/V and Born
+        charges (N, 3, 3) e [i, α (field), β (displacement)], or None for both at order 0), each
+        structure's at its own field.
+
+    The field responses are a forward-mode derivative (3 tangents) of the gradient with respect to
+    positions and fields, the tangent being the same field change δ for every structure:
+    structures do not interact, so ∂P_s/∂δ = ∂P_s/∂E_s.
+    """
+    if order not in (0, 1):
+        raise ValueError(f"order must be 0 or 1, not {order!r}")
+    x = graph.positions
+    zero = jnp.zeros((n_structures, 3, 3), x.dtype)
+
+    def gradients(delta):
+        def total(positions, strain, structure_fields):
+            strained = strain_graph(graph._replace(positions=positions), strain, node_structure)
+            bound = _InField(model, structure_fields[node_structure])
+            e = structure_energies(bound, params, strained, node_structure, n_structures)
+            return e.sum(), e
+
+        (_, e), (de_dx, de_deps, de_dfield) = jax.value_and_grad(total, argnums=(0, 1, 2), has_aux=True)(
+            x, zero, fields + delta)
+        return (-de_dfield, -de_dx), (e, de_dx, de_deps)
+
+    delta = jnp.zeros(3, x.dtype)
+    if order == 0:
+        (dipoles, _), (e, de_dx, de_deps) = gradients(delta)
+        alpha = born = None
+    else:
+        (dipoles, _), (alpha, dforces), (e, de_dx, de_deps) = _value_and_jacfwd(gradients, delta)
+        alpha, born = 0.5 * (alpha + jnp.swapaxes(alpha, 1, 2)), jnp.swapaxes(dforces, 1, 2)
+    if tangents.shape[0]:
+        bound = _InField(model, fields[node_structure])
+        hvp = batch_derivatives(bound, params, graph, node_structure, n_structures, tangents)[3]
+    else:
+        hvp = tangents
+    return e, de_dx, de_deps, hvp, dipoles, alpha, born
+
+
+def _value_and_jacfwd(f, x):
+    """(outputs, their Jacobians (trailing axis: x's), aux) of ``f(x) -> (outputs, aux)``, by
+    forward mode along the unit vectors of x (n,), vectorised."""
+
+    def along(v):
+        return jax.jvp(f, (x,), (v,), has_aux=True)
+
+    out, tangents, aux = jax.vmap(along, out_axes=(None, -1, None))(jnp.eye(x.shape[0], dtype=x.dtype))
+    return out, tangents, aux

@@ -4,12 +4,15 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 
 def _run(args, env):
     return subprocess.run([sys.executable, "-m", "phonax_fast.cli", *args], env=env, capture_output=True, text=True,
                           timeout=600)
 
 
+@pytest.mark.slow  # two CLI runs in fresh processes; in CI's slow tier
 def test_second_run_reads_the_cache(tmp_path):
     cache = tmp_path / "cache"
     env = dict(os.environ, PHONAX_FAST_CACHE_DIR=str(cache), JAX_PLATFORMS="cpu")

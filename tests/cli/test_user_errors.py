@@ -137,8 +137,10 @@ def test_api_checks_its_arguments(si_phonons):
         si_phonons.frequencies([[np.nan, 0, 0]])
     with pytest.raises(ValueError, match="temperatures must be a list of finite values"):
         si_phonons.thermal_properties([300, np.nan], mesh=(2, 2, 2))
-    with pytest.raises(ValueError, match="GiB to build"):  # refused before any memory is taken
-        si_phonons.dos(mesh=(10000, 10000, 10000))
+    with pytest.raises(ValueError, match=r"10000×10000×10000 mesh has 1e\+12 q-points .* it does not fit"):
+        si_phonons.dos(mesh=(10000, 10000, 10000))  # refused before any memory is taken
+    with pytest.raises(ValueError, match="mesh must be 1 or 3 positive integers"):
+        si_phonons.dos(mesh="banana")
     with pytest.raises(ValueError, match="known models are"):
         pf.models.load("defualt")
 
@@ -149,6 +151,37 @@ def test_mesh_memory_check_names_the_numbers():
     check_mesh_fits((10, 10, 10), free_bytes=2**30)
     with pytest.raises(ValueError, match=r"100×100×100 mesh has 1e\+06 q-points and needs about 0.1 GiB"):
         check_mesh_fits((100, 100, 100), free_bytes=2**20)
+
+
+def test_mesh_cost_is_estimated_before_the_run(si_phonons, monkeypatch):
+    """The estimate counts the irreducible points from the point group (spglib's count for Si
+    24³ is 413: the estimate is a slight undercount, the special points being fewer-fold), the
+    memory from the grid and the tetrahedron's grid values; a long run is announced."""
+    from phonax_fast.qgrid import cost, make_mesh
+
+    estimate = cost.estimate_mesh_cost(si_phonons.fcs, 24)
+    actual = len(make_mesh(si_phonons.fcs, 24).qpoints)
+    assert estimate.n_grid == 24**3 and estimate.n_irreducible <= actual <= 1.5 * estimate.n_irreducible
+    assert estimate.memory_bytes == 24**3 * (cost.GRID_BYTES_PER_POINT + 6 * 8) + estimate.n_irreducible * 6 * 8
+    assert cost.estimate_mesh_cost(si_phonons.fcs, 24, tetrahedron=False).memory_bytes < estimate.memory_bytes
+    monkeypatch.setattr(cost, "ANNOUNCE_SECONDS", 0.0)  # the per-q-point time measured on this machine
+    monkeypatch.setattr(cost, "WARN_SECONDS", 0.0)
+    with pytest.warns(UserWarning, match=r"a 6×6×6 mesh has 216 q-points \(about .* irreducible\) and needs about"):
+        si_phonons.dos(mesh=(6, 6, 6))
+    monkeypatch.setattr(cost, "free_memory", lambda: 2**20)
+    with pytest.raises(ValueError, match=r"a 100×100×100 mesh .* \(0.0 GiB free\): it does not fit"):
+        si_phonons.thermal_properties([300], mesh=100)
+
+
+def test_cli_announces_a_long_mesh(tmp_path, capsys, si_model, monkeypatch):
+    from phonax_fast.qgrid import cost
+
+    monkeypatch.setattr(cost, "ANNOUNCE_SECONDS", 0.0)
+    out = tmp_path / "out"
+    assert main(["phonons", "example:Si", "--model", str(si_model), "--out", str(out), "--npoints", "5",
+                 "--mesh", "4", "4", "4"]) == 0
+    printed = capsys.readouterr().out
+    assert "DOS: a 4×4×4 mesh has 64 q-points (about" in printed, printed
 
 
 def test_training_log_is_a_table():

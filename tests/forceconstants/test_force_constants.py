@@ -121,8 +121,8 @@ def test_symmetry_expansion_equals_direct_rows(name):
     np.testing.assert_allclose(rotated.dynamical_matrices(q), direct.dynamical_matrices(q), atol=1e-10)
 
 
-@pytest.mark.parametrize("construction", ["masked", "paper"])
-@pytest.mark.parametrize("model_class", ["NequIP", "MACE", "Nequix", "SevenNet"])
+@pytest.mark.parametrize("construction", ["masked", pytest.param("paper", marks=pytest.mark.slow)])
+@pytest.mark.parametrize("model_class", ["NequIP", "MACE", *(pytest.param(m, marks=pytest.mark.slow) for m in ("Nequix", "SevenNet"))])
 def test_pruned_cluster_gives_the_same_rows(construction, model_class):
     """Layer t of a pruned cluster sees only the edges into nodes it still needs
     (``Graph.layer_edges``): same energy and Hessian rows as the whole cluster in every layer."""

@@ -139,3 +139,22 @@ def test_bad_method_is_named():
     ph = load_polar("NaCl")
     with pytest.raises(ValueError, match="method"):
         with_nac(force_constants_from_phonopy(ph), ph.nac_params["born"], ph.nac_params["dielectric"], method="ewald")
+
+
+def test_native_ewald_terms_equal_the_array_expression(polar):
+    """The numpy path's native elementwise loop (core/ewald.h) and the expression that jax.numpy and
+    cupy trace give the same damped outer products, where q + G vanishes too (with a direction and
+    without); both are checked against phonopy above, this pins the edge cases of the loop."""
+    import jax.numpy as jnp
+
+    _, fcs = polar
+    nac = fcs.nac
+    if nac.method != "gonze":
+        pytest.skip("the Ewald sum is Gonze–Lee's")
+    g_reduced = nac.g_vectors @ np.linalg.inv(nac.reciprocal).T
+    q = np.vstack([np.zeros(3), -g_reduced[1], [0.1, -0.2, 0.3], [0.5, 0.5, 0.0]])
+    directions = np.array([[1.0, 0, 0], [0, 1.0, 1.0], [0, 0, 0], [1.0, 1.0, 1.0]])
+    for d in (None, directions):
+        ours = nac.term(np, q, d)
+        traced = np.asarray(nac.term(jnp, q, d))
+        np.testing.assert_allclose(ours, traced, rtol=0, atol=1e-12 * np.abs(ours).max())

@@ -136,6 +136,7 @@ def compare(model, reference: dict, structures: dict) -> dict:
     return worst
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", checkpoint_params(fast=True))
 def test_node_energies_equal_nequix_float64(path):
     """Atomic energies of a triclinic three-element cell (a forward pass: quick to compile)."""

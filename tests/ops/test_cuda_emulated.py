@@ -111,8 +111,8 @@ def _fenced(a: np.ndarray) -> np.ndarray:
     return fenced
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("case", sorted(CASES))
+@pytest.mark.parametrize("dtype", [pytest.param(np.float32, marks=pytest.mark.slow), np.float64])  # float32: CI's slow tier
+@pytest.mark.parametrize("case", [pytest.param(c, marks=pytest.mark.slow) if c == "wide" else c for c in sorted(CASES)])
 @pytest.mark.parametrize("slot", SLOTS)
 def test_cuda_kernels_match_the_cpu_kernels(emulated, slot, case, dtype):
     irreps_x, irreps_y, filter_ir_out = CASES[case]

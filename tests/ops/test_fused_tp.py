@@ -99,7 +99,7 @@ def test_values_vjp_jvp(name, dtype):
     assert_close(first_order("fused"), first_order("e3nn"), dtype)
 
 
-@pytest.mark.parametrize("name,dtype", [("lmax2", np.float32), ("lmax3", np.float64)])
+@pytest.mark.parametrize("name,dtype", [("lmax2", np.float32), pytest.param("lmax3", np.float64, marks=pytest.mark.slow)])
 def test_hvp_and_hvp_blocks(name, dtype):
     case = Case(name, dtype, seed=1)
     tangents, block = case.tangents(), case.tangents(4)

@@ -49,6 +49,7 @@ def test_position_relaxation_keeps_the_cell_and_symmetry(model):
     assert np.linalg.norm(check.get_forces(), axis=1).max() <= 1e-4
 
 
+@pytest.mark.slow  # two relaxations and phonon runs; in CI's slow tier
 def test_phonons_relax_and_report_imaginary_modes(model, tmp_path):
     """Stretched by 5 %, this crystal has imaginary modes (checked against the band frequencies);
     relaxed first, it has none, and only the unrelaxed run warns."""

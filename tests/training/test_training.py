@@ -16,8 +16,8 @@ from phonax_fast.derivatives import energy_forces_virial
 from phonax_fast.graphs import periodic_graph
 from phonax_fast.training.batching import Batcher
 from phonax_fast.training.data import Sample, read_extxyz, read_phonopy
-from phonax_fast.training.losses import bloch_projector, loss_terms, spectrum_loss
-from phonax_fast.training.trainer import OptimConfig, predict_jit, train
+from phonax_fast.training.losses import bloch_projector, loss_terms, predict_jit, spectrum_loss
+from phonax_fast.training.trainer import OptimConfig, train
 
 CUTOFF = 3.0
 SPECIES = ("Si", "C")

@@ -114,6 +114,7 @@ def test_spectrum_references_from_hessian_or_frequencies(tmp_path):
         spectrum_target(periodic, ref, model.species, model.cutoff)
 
 
+@pytest.mark.slow  # two training runs through the CLI; in CI's slow tier
 def test_train_command_with_spectrum_loss(tmp_path):
     """The spectrum term lowers the spectrum error of the trained model; the records report it."""
     water, h = teacher_data(tmp_path)

@@ -37,6 +37,8 @@ from dataclasses import dataclass, field
 import jax
 import numpy as np
 
+from .._core import gonze_weighted_outer
+
 METHODS = ("gonze", "wang")
 Q_ZERO_TOLERANCE = 1e-5
 _NUMPY_BLOCK = 32  # q-points per block of the Ewald sum with numpy
@@ -168,22 +170,34 @@ class NonAnalyticCorrection:
         w = xp.asarray(self.real_space)
         return xp.cos(arg) @ w + 1j * (xp.sin(arg) @ w)
 
-    def _gonze(self, xp, q, q_cart, d_cart, has_direction):
-        n, n_q = self.n_atoms, len(q)
+    def _weighted_outer(self, xp, q_cart, d_cart, has_direction):
+        """(n_q, 6, n_G) v_a (v_b w) over K = q + G for the pairs a ≤ b (``_UPPER``), as
+        ``core/ewald.h`` computes it for numpy: K K^T / (K·ε·K) · exp(−K·ε·K / 4Λ²) is rank one,
+        weight w times the vector v = K; at K = 0 the direction's limit d d^T / (d·ε·d), or
+        nothing without a direction."""
         eps, g = xp.asarray(self.epsilon), xp.asarray(self.g_vectors)
-        k = q_cart[:, :, None] + g.T[None]  # K = q + G, (n_q, 3, n_G): components before G, for the product below
-        # K K^T / (K·ε·K) · exp(−K·ε·K / 4Λ²) is rank one: weight w times the vector v = K; at
-        # K = 0 the direction's limit d d^T / (d·ε·d), or nothing without a direction
+        k = q_cart[:, :, None] + g.T[None]  # (n_q, 3, n_G)
         at_gamma = k[:, 0] ** 2 + k[:, 1] ** 2 + k[:, 2] ** 2 < Q_ZERO_TOLERANCE**2  # (n_q, n_G)
-        v = xp.where(at_gamma[:, None], d_cart[:, :, None], k) if xp is not np or at_gamma.any() else k
+        v = xp.where(at_gamma[:, None], d_cart[:, :, None], k)
         vev = ((eps @ v) * v).sum(axis=1)
         safe = xp.where(vev > 0, vev, 1.0)
         damping = xp.where(at_gamma, 1.0, xp.exp(-safe / (4 * self.lambda_**2)))
         w = xp.where((vev > 0) & ~(at_gamma & ~has_direction[:, None]), damping / safe, 0.0)
+        return v[:, _UPPER[0]] * (v * w[:, None, :])[:, _UPPER[1]]
+
+    def _gonze(self, xp, q, q_cart, d_cart, has_direction):
+        n, n_q = self.n_atoms, len(q)
+        g = xp.asarray(self.g_vectors)
         # as phonopy: the sum over G of w v vᵀ exp(2πi G·(r_i − r_j)) first, one matrix product
         # (n_q·9, n_G) @ (n_G, 2N²) [cos, sin], then the Born charges per q-point; the phase of q
         # itself, exp(2πi q·(r_i − r_j)), makes it C-type
-        vv = (v[:, _UPPER[0]] * (v * w[:, None, :])[:, _UPPER[1]]).reshape(n_q * 6, -1)  # (q, αβ of α ≤ β), G
+        if xp is np:  # the elementwise part in one native loop (core/ewald.h), the same arithmetic
+            vv = gonze_weighted_outer(np.ascontiguousarray(q_cart), np.ascontiguousarray(d_cart),
+                                      np.asarray(has_direction, dtype=np.uint8), np.ascontiguousarray(g),
+                                      np.ascontiguousarray(self.epsilon, dtype=float), self.lambda_,
+                                      Q_ZERO_TOLERANCE).reshape(n_q * 6, -1)
+        else:
+            vv = self._weighted_outer(xp, q_cart, d_cart, has_direction).reshape(n_q * 6, -1)
         angle = (2 * np.pi) * (g @ xp.asarray(self.positions).T)  # (n_G, N)
         pair = angle[:, :, None] - angle[:, None, :]  # (n_G, N, N)
         trig = xp.concatenate([xp.cos(pair).reshape(len(g), -1), xp.sin(pair).reshape(len(g), -1)], axis=1)

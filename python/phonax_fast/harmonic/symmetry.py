@@ -109,30 +109,39 @@ class CrystalSymmetry:
         return out
 
 
-def crystal_symmetry(cell, scaled_positions, numbers, symprec: float = 1e-5) -> CrystalSymmetry:
+def crystal_symmetry(cell, scaled_positions, numbers, symprec: float = 1e-5, dataset=None) -> CrystalSymmetry:
     """The (cached) space group of the crystal; ``cell`` (3, 3) Å rows, ``scaled_positions`` (N, 3)
     reduced, ``numbers`` (N,) atomic numbers, ``symprec`` spglib's tolerance in Å.
+
+    ``dataset``: spglib's symmetry dataset of exactly this crystal at this ``symprec``, when the
+    caller has one already (phonopy finds it when it loads a crystal): it is used and cached
+    instead of asking spglib again.
 
     Raises:
         ValueError: if spglib cannot determine the symmetry.
     """
     cell, positions = np.asarray(cell, float), np.asarray(scaled_positions, float)
     numbers = np.asarray(numbers, np.intc)
-    return _crystal_symmetry(cell.tobytes(), positions.tobytes(), numbers.tobytes(), float(symprec))
+    key = (cell.tobytes(), positions.tobytes(), numbers.tobytes(), float(symprec))
+    found = _CACHE.pop(key, None)
+    if found is None:
+        if dataset is None:
+            dataset = spglib.get_symmetry_dataset((cell, positions, numbers), symprec=symprec)
+        if dataset is None:
+            raise ValueError("spglib could not determine the symmetry of the structure")
+        arrays = [np.array(dataset.rotations), np.array(dataset.translations, float),
+                  np.array(dataset.equivalent_atoms), positions.copy(), numbers.astype(int)]
+        for a in arrays:
+            a.flags.writeable = False
+        found = CrystalSymmetry(*arrays, symprec=float(symprec))
+    _CACHE[key] = found  # most recently used last
+    while len(_CACHE) > _CACHE_SIZE:
+        _CACHE.pop(next(iter(_CACHE)))
+    return found
 
 
-@functools.lru_cache(maxsize=8)
-def _crystal_symmetry(cell: bytes, positions: bytes, numbers: bytes, symprec: float) -> CrystalSymmetry:
-    lattice, scaled = np.frombuffer(cell).reshape(3, 3), np.frombuffer(positions).reshape(-1, 3)
-    species = np.frombuffer(numbers, np.intc)
-    dataset = spglib.get_symmetry_dataset((lattice, scaled, species), symprec=symprec)
-    if dataset is None:
-        raise ValueError("spglib could not determine the symmetry of the structure")
-    arrays = [np.asarray(dataset.rotations), np.asarray(dataset.translations, float),
-              np.asarray(dataset.equivalent_atoms), scaled.copy(), species.astype(int)]
-    for a in arrays:
-        a.flags.writeable = False
-    return CrystalSymmetry(*arrays, symprec=symprec)
+_CACHE: dict = {}  # (cell, positions, numbers, symprec) bytes → CrystalSymmetry, least recently used first
+_CACHE_SIZE = 8
 
 
 def primitive_cell(cell, scaled_positions, numbers, symprec: float = 1e-5):

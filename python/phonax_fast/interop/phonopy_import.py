@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..harmonic.force_constants import ForceConstants
+from ..harmonic.symmetry import crystal_symmetry
 from .nac import nac_from_phonopy
 from .phonopy_supercell import supercell_blocks
 
@@ -34,6 +35,7 @@ def force_constants_from_phonopy(phonon) -> ForceConstants:
     translations, compact = supercell_blocks(phonon, fc)  # checks the atom counts against the supercell  # (N_p, N_L, N_p, 3, 3)
     primitive = phonon.primitive
     n_p = len(primitive)
+    _reuse_symmetry(phonon)
     return ForceConstants(
         fc=compact.reshape(n_p, len(translations) * n_p, 3, 3),
         translations=translations,
@@ -44,6 +46,19 @@ def force_constants_from_phonopy(phonon) -> ForceConstants:
         nac=nac_from_phonopy(phonon),
         supercell=supercell_of_primitive(phonon),
     )
+
+
+def _reuse_symmetry(phonon) -> None:
+    """Hand the symmetry that phonopy found for its primitive cell (at the tolerance it used) to
+    ``harmonic.symmetry``'s cache, so that meshes and force-constant checks of this crystal do not
+    run spglib again."""
+    symmetry = getattr(phonon, "primitive_symmetry", None)
+    dataset = getattr(symmetry, "dataset", None)
+    if not hasattr(dataset, "equivalent_atoms") or getattr(phonon.primitive, "magnetic_moments", None) is not None:
+        return  # no spglib dataset (phonopy without symmetry), or one of a magnetic cell
+    primitive = phonon.primitive
+    crystal_symmetry(np.array(primitive.cell, dtype=float), np.array(primitive.scaled_positions, dtype=float),
+                     np.array(primitive.numbers, dtype=int), symmetry.tolerance, dataset=dataset)
 
 
 def supercell_of_primitive(phonon) -> np.ndarray | None:

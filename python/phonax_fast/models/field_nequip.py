@@ -42,27 +42,32 @@ class FieldNequIPConfig(NequIPConfig):
             raise ValueError(f"field_order must be one of {FIELD_ORDERS}, not {self.field_order!r}")
 
 
-def as_field(field, dtype) -> jnp.ndarray:
-    """The electric field as a (3,) Cartesian array of ``dtype`` in V/Å (zeros for None).
+def as_field(field, dtype, n_nodes: int | None = None) -> jnp.ndarray:
+    """The electric field as a (3,) Cartesian array of ``dtype`` in V/Å (zeros for None), or, when
+    ``n_nodes`` is given, also as (n_nodes, 3): one field per node (a training batch of structures
+    in different fields).
 
     Raises ValueError for any other shape."""
     if field is None:
         return jnp.zeros(3, dtype)
     field = jnp.asarray(field, dtype)
-    if field.shape != (3,):
-        raise ValueError(f"the electric field must be a Cartesian vector of shape (3,) in V/Å, not shape {field.shape}")
+    if field.shape != (3,) and (n_nodes is None or field.shape != (n_nodes, 3)):
+        per_node = "" if n_nodes is None else f" or ({n_nodes}, 3) per node"
+        raise ValueError(f"the electric field must be a Cartesian vector of shape (3,){per_node} in V/Å, "
+                         f"not shape {field.shape}")
     return field
 
 
 def field_features(field: jnp.ndarray, order: int) -> e3nn.IrrepsArray:
-    """f(E): 1o (order ≥ 1) ⊕ 0e + 2e of E ⊗ E (order 2), for a (3,) field; (1o | 1o+0e+2e)."""
+    """f(E): 1o (order ≥ 1) ⊕ 0e + 2e of E ⊗ E (order 2), for a (3,) or (n_nodes, 3) field; (1o | 1o+0e+2e)."""
     e = e3nn.IrrepsArray("1o", field)
     return e if order == 1 else e3nn.concatenate([e, e3nn.tensor_product(e, e, filter_ir_out=["0e", "2e"])])
 
 
 def _field_product(x: e3nn.IrrepsArray, m: e3nn.IrrepsArray, f: e3nn.IrrepsArray, gate_in) -> e3nn.IrrepsArray:
     """(x ⊕ m) ⊗ f per node, kept to the irreps of ``gate_in``."""
-    return e3nn.tensor_product(e3nn.concatenate([x, m]).regroup(), f[None], filter_ir_out=list(gate_in))
+    per_node = f if len(f.shape) == 2 else f[None]
+    return e3nn.tensor_product(e3nn.concatenate([x, m]).regroup(), per_node, filter_ir_out=list(gate_in))
 
 
 def init_params(config: FieldNequIPConfig, key) -> dict:
@@ -80,10 +85,11 @@ def init_params(config: FieldNequIPConfig, key) -> dict:
 
 
 def node_energies(config: FieldNequIPConfig, params: dict, graph: Graph, field=None) -> jnp.ndarray:
-    """(n_nodes,) atomic energies in eV in the uniform field ``field`` ((3,) V/Å; None: zero)."""
+    """(n_nodes,) atomic energies in eV in the uniform field ``field`` ((3,) V/Å, or (n_nodes, 3): each
+    node's structure's field; None: zero)."""
     if config.field_order == 0:
         return nequip_node_energies(config, params, graph)
-    f = field_features(as_field(field, graph.positions.dtype), config.field_order)
+    f = field_features(as_field(field, graph.positions.dtype, graph.num_nodes), config.field_order)
 
     def field_term(t, layer, x, m, gate_in):
         return linear(layer["field"], _field_product(x, m, f, gate_in), gate_in)

@@ -14,6 +14,7 @@ import numpy as np
 
 from ..harmonic.degeneracy import DEGENERACY_TOLERANCE, degenerate_set_bounds
 from ..harmonic.force_constants import ForceConstants
+from .cost import check_mesh_cost
 from .mesh import QMesh, make_mesh
 from .smearing import gaussian_dos, gaussian_projected_dos
 from .solver import MeshSolver
@@ -77,19 +78,27 @@ class MeshFrequencies:
         return accumulator.result()
 
 
-def mesh_frequencies(fcs: ForceConstants, mesh, shift=(0, 0, 0), symmetry: bool = True, **solver_options):
+def mesh_frequencies(fcs: ForceConstants, mesh, shift=(0, 0, 0), symmetry: bool = True, tetrahedron: bool = True,
+                     **solver_options):
     """Frequencies on the irreducible q-points of a regular mesh (one pass of ``MeshSolver``).
+
+    Before anything large is allocated, the run's time and memory are estimated
+    (``cost.check_mesh_cost``): a mesh that cannot fit is refused (``ValueError`` with the memory
+    it needs), one that will take longer than a minute gets a warning with the estimate.
 
     Args:
         fcs: force constants.
         mesh: int or (3,) ints, q-points per reciprocal axis.
         shift: (3,) 0/1 half-step shift per axis; (0, 0, 0) is Γ-centred.
         symmetry: reduce the mesh by the point group (spglib).
+        tetrahedron: count a tetrahedron DOS of these frequencies (its memory: every grid point's
+            frequencies) in the up-front estimate.
         **solver_options: ``eigensolver``, ``chunk_size``, ``devices``, ``progress``, ``real_form`` of ``MeshSolver``.
 
     Returns:
         MeshFrequencies, whose ``dos`` and ``thermal_properties`` reuse the frequencies.
     """
+    check_mesh_cost(fcs, mesh, symmetry, tetrahedron, **solver_options)
     qmesh = make_mesh(fcs, mesh, shift, symmetry)
     frequencies = MeshSolver(fcs, **solver_options).frequencies(qmesh.qpoints)
     return MeshFrequencies(qmesh, frequencies, np.asarray(fcs.cell, float))
@@ -121,7 +130,8 @@ def mesh_dos(
         freq_points (n_freq,) THz and dos (n_freq,) in states/THz per unit cell (integral 3N).
     """
     _check_method(method)
-    return mesh_frequencies(fcs, mesh, shift, symmetry, **solver_options).dos(method, sigma, freq_points)
+    return mesh_frequencies(fcs, mesh, shift, symmetry, method == "tetrahedron", **solver_options).dos(
+        method, sigma, freq_points)
 
 
 def _projection_matrix(fcs: ForceConstants, projection: str, direction) -> np.ndarray:
@@ -205,6 +215,7 @@ def mesh_projected_dos(
         eigen-solver; phonopy's tetrahedron PDOS does (anatase: ~3% of the peak between bases).
     """
     _check_method(method)
+    check_mesh_cost(fcs, mesh, False, method == "tetrahedron", **solver_options)
     qmesh = make_mesh(fcs, mesh, shift, symmetry=False)
     solver = MeshSolver(fcs, **solver_options)
     frequencies = solver.frequencies(qmesh.qpoints)

@@ -64,14 +64,23 @@ def _preserves_grid(rotations: np.ndarray, mesh: np.ndarray, shift: np.ndarray) 
     q = (2a + s) / (2n) goes to R^T q; the image is a grid point of the same shift iff
     R^T_ij n_i / n_j is integral and Σ_j R^T_ij (n_i / n_j) s_j ≡ s_i (mod 2).
     """
-    scale = mesh[:, None] / mesh[None, :]
-    for r in rotations:
-        m = r.T * scale
-        if not np.allclose(m, np.rint(m)):
-            return False
-        if np.any((np.rint(m).astype(int) @ shift - shift) % 2):
-            return False
-    return True
+    m = np.swapaxes(np.asarray(rotations), 1, 2) * (mesh[:, None] / mesh[None, :])  # (n_rot, 3, 3)
+    if np.abs(m - np.rint(m)).max(initial=0.0) > 1e-8:
+        return False
+    return not np.any((np.rint(m).astype(int) @ shift - shift) % 2)
+
+
+def mesh_numbers(mesh, shift=(0, 0, 0)) -> tuple[np.ndarray, np.ndarray]:
+    """(mesh (3,) int, shift (3,) int) from an int or 3 positive integers and 0/1 (or a bool) per
+    axis; ``ValueError`` naming what was given otherwise."""
+    try:
+        given_mesh, given_shift = np.asarray(mesh, dtype=float), np.asarray(shift, dtype=float)
+    except (TypeError, ValueError):
+        given_mesh = given_shift = np.zeros(0)
+    if given_mesh.size not in (1, 3) or given_shift.size not in (1, 3) or not np.isfinite(given_mesh).all() \
+            or (given_mesh != np.rint(given_mesh)).any() or (given_mesh < 1).any() or not np.isin(given_shift, (0, 1)).all():
+        raise ValueError(f"mesh must be 1 or 3 positive integers and shift 0 or 1 per axis; got {mesh}, {shift}")
+    return (np.broadcast_to(given_mesh.astype(int), (3,)).copy(), np.broadcast_to(given_shift.astype(int), (3,)).copy())
 
 
 def regular_mesh(
@@ -107,12 +116,7 @@ def regular_mesh(
     Returns:
         The mesh and its irreducible q-points with integer weights.
     """
-    given_mesh, given_shift = np.asarray(mesh), np.asarray(shift)
-    if given_mesh.size not in (1, 3) or given_shift.size not in (1, 3) or (given_mesh != np.rint(given_mesh)).any() \
-            or (given_mesh < 1).any() or not np.isin(given_shift, (0, 1)).all():
-        raise ValueError(f"mesh must be 1 or 3 positive integers and shift 0 or 1 per axis; got {mesh}, {shift}")
-    mesh = np.broadcast_to(given_mesh.astype(int), (3,)).copy()
-    shift = np.broadcast_to(given_shift.astype(int), (3,)).copy()
+    mesh, shift = mesh_numbers(mesh, shift)
     check_mesh_fits(mesh)
     rotations = np.eye(3, dtype=np.intc)[None]
     if symmetry:

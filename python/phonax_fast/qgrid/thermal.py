@@ -12,6 +12,7 @@ import numpy as np
 
 from ..harmonic.force_constants import ForceConstants
 from ..units import EV_PER_THZ, KB_EV, KJ_PER_MOL_PER_EV
+from .cost import check_mesh_cost
 from .mesh import make_mesh
 from .solver import MeshSolver
 
@@ -113,6 +114,7 @@ def mesh_thermal_properties(
         J/K/mol, ``heat_capacity`` (n_T,) J/K/mol and ``zero_point_energy`` kJ/mol, per unit cell
         of ``fcs`` (per mole of unit cells), as phonopy reports them.
     """
+    check_mesh_cost(fcs, mesh, symmetry, tetrahedron=False, **solver_options)
     qmesh = make_mesh(fcs, mesh, shift, symmetry)
     gamma = qmesh.gamma_index if exclude_gamma_acoustic else None
     accumulator = ThermalAccumulator(temperatures, cutoff_frequency)

@@ -44,6 +44,10 @@ class Batch(NamedTuple):
         hessian_mask: (N,) 1 on nodes of structures with Hessian labels.
         tangents, hvp_targets: (K, N, 3) tangents (dimensionless) and H_ref·v (eV/Å²).
         tangent_weights: (K,) weight of each product in the Hessian loss (0 for padding).
+        field: (G, 3) uniform electric field of each structure, V/Å (zero where none was given).
+        dipole, dipole_mask: (G, 3) e·Å and (G,) 0/1.
+        polarizability, polarizability_mask: (G, 3, 3) e·Å²/V and (G,) 0/1.
+        born_charges, born_mask: (N, 3, 3) e and (N,) 0/1.
     """
 
     graph: Graph
@@ -60,6 +64,13 @@ class Batch(NamedTuple):
     tangents: jnp.ndarray
     hvp_targets: jnp.ndarray
     tangent_weights: jnp.ndarray
+    field: jnp.ndarray
+    dipole: jnp.ndarray
+    dipole_mask: jnp.ndarray
+    polarizability: jnp.ndarray
+    polarizability_mask: jnp.ndarray
+    born_charges: jnp.ndarray
+    born_mask: jnp.ndarray
 
 
 class BatchSizes(NamedTuple):
@@ -167,6 +178,10 @@ class Batcher:
         energy, energy_mask = label("energy", lambda s: ())
         forces, forces_mask = label("forces", lambda s: (len(s.atoms), 3))
         stress, stress_mask = label("stress", lambda s: (3, 3))
+        field, _ = label("field", lambda s: (3,))
+        dipole, dipole_mask = label("dipole", lambda s: (3,))
+        polarizability, polarizability_mask = label("polarizability", lambda s: (3, 3))
+        born, born_mask = label("born_charges", lambda s: (len(s.atoms), 3, 3))
         tangents, targets, weights, hessian_mask = self._hessian_products(samples, counts, offsets, rng)
         batch = Batch(
             graph=graph,
@@ -183,6 +198,13 @@ class Batcher:
             tangents=tangents,
             hvp_targets=targets,
             tangent_weights=weights,
+            field=structures(field, 0.0, (3,)),
+            dipole=structures(dipole, 0.0, (3,)),
+            dipole_mask=structures(dipole_mask, 0.0),
+            polarizability=structures(polarizability, 0.0, (3, 3)),
+            polarizability_mask=structures(polarizability_mask, 0.0),
+            born_charges=nodes(born, 0.0, (3, 3)),
+            born_mask=nodes([np.full(c, m) for c, m in zip(counts, born_mask)], 0.0),
         )
         return jax.tree_util.tree_map(jnp.asarray, batch)
 

@@ -18,7 +18,10 @@ Example (every key but ``model`` and ``data.train`` is optional)::
           force_sets: example/Si-gruneisen/orig/FORCE_SETS
           supercell_matrix: [2, 2, 2]
           hessian: false        # also the perfect supercell with the force constants as Hessian labels
-        - extxyz: more.xyz      # energies, forces, stress; Hessians in info["hessian"] (eV/Å², 3N×3N)
+        - extxyz: more.xyz      # energies, forces, stress; Hessians in info["hessian"] (eV/Å², 3N×3N);
+                                # for field models (name: FieldNequIP, field_order: 0/1/2) also
+                                # info["field"] (V/Å), info["dipole"], info["polarizability"] and
+                                # arrays["born_charges"] (see data.FIELD_LABELS)
         - npz: molecules.npz    # numbers, positions[, energy, forces, hessian] (see data.read_npz)
           energy_unit: hartree  # eV (default), hartree or kcal/mol
           length_unit: bohr     # angstrom (default) or bohr
@@ -42,7 +45,8 @@ Example (every key but ``model`` and ``data.train`` is optional)::
     output: {model: model.npz, checkpoint: checkpoint.npz}   # relative to the config's folder
 
 Loss weights multiply mean squares in the labels' units (see ``losses``): energy (eV/atom)², forces
-(eV/Å)², stress (eV/Å³)², hessian (eV/Å²)², spectrum (eV/(Å²·amu))². The spectrum term is the mean
+(eV/Å)², stress (eV/Å³)², hessian (eV/Å²)², spectrum (eV/(Å²·amu))², and for field models dipole
+(e·Å)², polarizability (e·Å²/V)², born_charges e². The spectrum term is the mean
 over the ``spectra`` molecules of the mean squared difference of sorted vibrational eigenvalues
 (model at the reference geometry, 3N−6 Hessian-vector products per molecule and step); with
 ``spectra`` but no spectrum weight, the spectra are only reported (frequency MAE in cm⁻¹).

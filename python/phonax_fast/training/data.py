@@ -51,6 +51,13 @@ class Sample:
         stress: (3, 3) eV/Å³, ASE's sign convention (positive = tensile).
         hessian: (n, 3, n, 3) ∂²E/∂x_{iα}∂x_{jβ} in eV/Å² (for periodic cells: summed over images,
             as finite displacements in that cell give it).
+        field: (3,) uniform electric field in V/Å under which the labels were computed (None:
+            zero); only field models (``phonax_fast.models.FieldNequIP``) can learn from it.
+        dipole: (3,) e·Å, −∂U/∂E at ``field`` (for a crystal: per cell).
+        polarizability: (3, 3) e·Å²/V, −∂²U/∂E² at ``field``.
+        born_charges: (n, 3, 3) e, Z*[i, α, β] = ∂F_iβ/∂E_α = ∂P_α/∂x_iβ at ``field``.
+
+    The field labels follow ``phonax_fast.dielectric``'s conventions and units.
     """
 
     atoms: Atoms
@@ -58,10 +65,21 @@ class Sample:
     forces: np.ndarray | None = None
     stress: np.ndarray | None = None
     hessian: np.ndarray | None = None
+    field: np.ndarray | None = None
+    dipole: np.ndarray | None = None
+    polarizability: np.ndarray | None = None
+    born_charges: np.ndarray | None = None
+
+    @property
+    def has_field_labels(self) -> bool:
+        """Whether anything here needs a field model: a nonzero field or a dielectric label."""
+        nonzero_field = self.field is not None and bool(np.any(np.asarray(self.field) != 0))
+        return nonzero_field or any(v is not None for v in (self.dipole, self.polarizability, self.born_charges))
 
     def __post_init__(self):
         n = len(self.atoms)
-        checks = {"forces": (n, 3), "stress": (3, 3), "hessian": (n, 3, n, 3)}
+        checks = {"forces": (n, 3), "stress": (3, 3), "hessian": (n, 3, n, 3), "field": (3,), "dipole": (3,),
+                  "polarizability": (3, 3), "born_charges": (n, 3, 3)}
         for name, shape in checks.items():
             value = getattr(self, name)
             if value is None:
@@ -90,12 +108,33 @@ def hessian_array(value, n_atoms: int, where: str = "hessian") -> np.ndarray:
                      "(eV/Å², row and column index 3·atom + direction)")
 
 
+FIELD_LABELS = {"field": (3,), "dipole": (3,), "polarizability": (3, 3), "born_charges": (-1, 3, 3)}
+"""Electric-field labels in extxyz files: ``atoms.info`` entries ``field`` (V/Å), ``dipole`` (e·Å),
+``polarizability`` (e·Å²/V, 9 numbers row by row) and the per-atom array ``born_charges`` (e, 9
+numbers per atom, Z*[i, α, β] row by row); see :class:`Sample`."""
+
+
+def _field_label(atoms, name: str, frame: int, path, results: dict):
+    value = atoms.arrays.get(name) if name == "born_charges" else atoms.info.get(name)
+    if value is None:  # ASE's extxyz reader files a frame's "dipole" with its calculator results
+        value = results.get(name)
+    if value is None:
+        return None
+    shape = FIELD_LABELS[name]
+    shape = (len(atoms), *shape[1:]) if shape[0] == -1 else shape
+    value = np.asarray(value, dtype=float)
+    if value.size != int(np.prod(shape)):
+        raise ValueError(f"{path} frame {frame}: {name!r} has {value.size} numbers; expected {int(np.prod(shape))} "
+                         f"for shape {shape}")
+    return value.reshape(shape)
+
+
 def read_extxyz(path, index=":", hessian_key: str = "hessian") -> list[Sample]:
     """Samples from any file ``ase.io.read`` understands, with the labels stored on each frame.
 
-    Energy, forces and stress (ASE's Voigt or 3×3, eV/Å³) are taken where present, and a Hessian
+    Energy, forces and stress (ASE's Voigt or 3×3, eV/Å³) are taken where present, a Hessian
     (eV/Å²) from ``atoms.info[hessian_key]`` or ``atoms.arrays[hessian_key]`` (see the module doc
-    for the layouts).
+    for the layouts), and electric-field labels as :data:`FIELD_LABELS` describes.
     """
     frames = read(path, index=index)
     samples = []
@@ -108,12 +147,16 @@ def read_extxyz(path, index=":", hessian_key: str = "hessian") -> list[Sample]:
         hessian = atoms.info.get(hessian_key, atoms.arrays.get(hessian_key))
         if hessian is not None:
             hessian = hessian_array(hessian, len(atoms), f"{path} frame {k}: {hessian_key!r}")
+        field_labels = {name: _field_label(atoms, name, k, path, results) for name in FIELD_LABELS}
         clean = atoms.copy()
         clean.calc = None
         clean.info.pop(hessian_key, None)
         if hessian_key in clean.arrays:
             del clean.arrays[hessian_key]
-        samples.append(Sample(clean, results.get("energy"), results.get("forces"), stress, hessian))
+        for name in FIELD_LABELS:
+            clean.info.pop(name, None)
+            clean.arrays.pop(name, None)
+        samples.append(Sample(clean, results.get("energy"), results.get("forces"), stress, hessian, **field_labels))
     if not samples:
         raise ValueError(f"{path} holds no structures")
     return samples
@@ -121,7 +164,8 @@ def read_extxyz(path, index=":", hessian_key: str = "hessian") -> list[Sample]:
 
 def write_extxyz(path, samples, hessian_key: str = "hessian") -> None:
     """Write samples as extended XYZ: energy, forces and stress as ASE calculator results, the
-    Hessian (eV/Å²) as ``atoms.info[hessian_key]``, a (3N, 3N) matrix; :func:`read_extxyz` reads it back."""
+    Hessian (eV/Å²) as ``atoms.info[hessian_key]``, a (3N, 3N) matrix, the field labels as
+    :data:`FIELD_LABELS`; :func:`read_extxyz` reads them back."""
     frames = []
     for s in samples:
         atoms = s.atoms.copy()
@@ -133,6 +177,11 @@ def write_extxyz(path, samples, hessian_key: str = "hessian") -> None:
         if s.hessian is not None:
             n3 = 3 * len(atoms)
             atoms.info[hessian_key] = np.asarray(s.hessian).reshape(n3, n3)
+        for name in ("field", "dipole", "polarizability"):
+            if getattr(s, name) is not None:
+                atoms.info[name] = np.asarray(getattr(s, name), dtype=float).reshape(-1)
+        if s.born_charges is not None:
+            atoms.arrays["born_charges"] = np.asarray(s.born_charges, dtype=float).reshape(len(atoms), 9)
         frames.append(atoms)
     atomic_write_named(Path(path), lambda name: write(name, frames, format="extxyz"))
 

@@ -13,7 +13,10 @@ All losses are mean squares in the label's units squared:
   :func:`spectrum_loss` for a crystal at one q, and for training (``loss_weights["spectrum"]``) the
   mean over reference molecules (:class:`SpectrumTarget`, :func:`spectra_loss`) of the
   vibrational-spectrum loss of :mod:`~phonax_fast.training.spectrum_finetune`. Unlike the other
-  terms it does not come from the batch: every step adds the full spectra of all references.
+  terms it does not come from the batch: every step adds the full spectra of all references;
+* dipole: per component, (e·Å)²; polarizability: per component, (e·Å²/V)²; born_charges: per
+  component, e². Field models only (``FieldNequIP``): each structure is evaluated in its own
+  field (``Sample.field``), and its energy, forces and stress are those at that field.
 """
 
 from __future__ import annotations
@@ -25,35 +28,60 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..derivatives import batch_derivatives, hessian_vector_products
+from ..dielectric import batch_field_derivatives
 from ..graphs.graph import Graph
 from ..graphs.neighbors import periodic_graph
 from ..graphs.validation import require_molecule
 from .batching import Batch
 from .spectrum_finetune import molecular_spectrum_loss, reference_eigenvalues, vibrational_projector
 
-BATCH_TERMS = ("energy", "forces", "stress", "hessian")
+BATCH_TERMS = ("energy", "forces", "stress", "hessian", "dipole", "polarizability", "born_charges")
+FIELD_TERMS = ("dipole", "polarizability", "born_charges")
 LOSS_TERMS = (*BATCH_TERMS, "spectrum")
 
 
 class Prediction(NamedTuple):
     """Model outputs on a batch: energy (G,) eV, forces (N, 3) eV/Å, stress (G, 3, 3) eV/Å³,
-    hvp (K, N, 3) eV/Å² (Hessian-vector products with ``batch.tangents``; K may be 0)."""
+    hvp (K, N, 3) eV/Å² (Hessian-vector products with ``batch.tangents``; K may be 0); for field
+    models dipole (G, 3) e·Å, polarizability (G, 3, 3) e·Å²/V and born_charges (N, 3, 3) e, else
+    None."""
 
     energy: jnp.ndarray
     forces: jnp.ndarray
     stress: jnp.ndarray
     hvp: jnp.ndarray
+    dipole: jnp.ndarray | None = None
+    polarizability: jnp.ndarray | None = None
+    born_charges: jnp.ndarray | None = None
 
 
-def predict(model, params, batch: Batch) -> Prediction:
-    """Energies, forces, stress and Hessian-vector products of ``model`` with weights ``params``.
+def is_field_model(model) -> bool:
+    """Whether ``model`` takes a uniform electric field (``FieldNequIP``: it has a ``field_order``)."""
+    return getattr(model, "field_order", None) is not None
+
+
+def predict(model, params, batch: Batch, field_order: int = 1) -> Prediction:
+    """Energies, forces, stress and Hessian-vector products of ``model`` with weights ``params``
+    (and, for a field model, each structure's dipole, polarizability and Born charges, all at the
+    structure's field ``batch.field``).
 
     Stress is (1/V) ∂E/∂ε for a homogeneous symmetric strain ε of each structure (ASE's sign);
-    all of it from :func:`~phonax_fast.derivatives.batch_derivatives`.
+    all of it from :func:`~phonax_fast.derivatives.batch_derivatives`, or for field models from
+    :func:`~phonax_fast.dielectric.batch_field_derivatives`, whose ``order`` is ``field_order``:
+    0 leaves out the polarizabilities and Born charges (None), which cost a forward-mode
+    derivative of the gradient, three times more to train through.
     """
-    e, de_dx, de_deps, hvp = batch_derivatives(model, params, batch.graph, batch.node_structure, batch.energy.shape[0],
-                                               batch.tangents)
+    args = (params, batch.graph, batch.node_structure, batch.energy.shape[0])
+    if is_field_model(model):
+        e, de_dx, de_deps, hvp, dipole, alpha, born = batch_field_derivatives(model, *args, batch.field, batch.tangents,
+                                                                              field_order)
+        return Prediction(e, -de_dx, de_deps / batch.volume[:, None, None], hvp, dipole, alpha, born)
+    e, de_dx, de_deps, hvp = batch_derivatives(model, *args, batch.tangents)
     return Prediction(e, -de_dx, de_deps / batch.volume[:, None, None], hvp)
+
+
+predict_jit = jax.jit(predict, static_argnames="field_order")
+""":func:`predict`, compiled once per batch shape (what validation and metrics use)."""
 
 
 def _masked_mean(squares, mask, per_item: int):
@@ -66,12 +94,20 @@ def loss_terms(pred: Prediction, batch: Batch) -> dict:
     forces = jnp.sum((pred.forces - batch.forces) ** 2, axis=-1)
     stress = jnp.sum((pred.stress - batch.stress) ** 2, axis=(-2, -1))
     hvp = jnp.einsum("k,kn->n", batch.tangent_weights, jnp.sum((pred.hvp - batch.hvp_targets) ** 2, axis=-1))
-    return {
+    terms = {
         "energy": _masked_mean(energy, batch.energy_mask, 1),
         "forces": _masked_mean(forces, batch.forces_mask, 3),
         "stress": _masked_mean(stress, batch.stress_mask, 9),
         "hessian": _masked_mean(hvp, batch.hessian_mask, 3),
     }
+    if pred.dipole is not None:
+        terms["dipole"] = _masked_mean(jnp.sum((pred.dipole - batch.dipole) ** 2, axis=-1), batch.dipole_mask, 3)
+    if pred.polarizability is not None:
+        alpha = jnp.sum((pred.polarizability - batch.polarizability) ** 2, axis=(-2, -1))
+        terms["polarizability"] = _masked_mean(alpha, batch.polarizability_mask, 9)
+        born = jnp.sum((pred.born_charges - batch.born_charges) ** 2, axis=(-2, -1))
+        terms["born_charges"] = _masked_mean(born, batch.born_mask, 9)
+    return terms
 
 
 class SpectrumTarget(NamedTuple):
@@ -120,9 +156,14 @@ def total_loss(model, params, batch: Batch, weights: dict, spectra=()) -> tuple[
     unknown = set(weights) - set(LOSS_TERMS)
     if unknown:
         raise ValueError(f"unknown loss terms {sorted(unknown)}; use {LOSS_TERMS}")
+    field_terms = sorted(set(weights) & set(FIELD_TERMS))
+    if field_terms and not is_field_model(model):
+        raise ValueError(f"loss terms {field_terms} need a model with an electric field (FieldNequIP); "
+                         f"{type(model).__name__} has none")
     if "hessian" not in weights:  # skip the Hessian-vector products (shapes are static, so this is free)
         batch = batch._replace(tangents=batch.tangents[:0], hvp_targets=batch.hvp_targets[:0], tangent_weights=batch.tangent_weights[:0])
-    terms = loss_terms(predict(model, params, batch), batch)
+    order = 1 if {"polarizability", "born_charges"} & set(weights) else 0  # the responses the loss needs
+    terms = loss_terms(predict(model, params, batch, order), batch)
     if "spectrum" in weights:
         terms["spectrum"] = spectra_loss(model, params, spectra)
     return sum(w * terms[t] for t, w in weights.items()), terms

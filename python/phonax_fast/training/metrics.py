@@ -9,7 +9,7 @@ from ..phonons import Phonons
 from ..units import eigenvalues_to_cm1
 from .batching import Batcher
 from .data import to_atoms
-from .losses import predict
+from .losses import predict_jit
 from .spectrum_finetune import molecular_spectrum
 
 _molecular_spectrum = jax.jit(molecular_spectrum)
@@ -29,17 +29,23 @@ def _accumulate(sums: dict, name: str, diff, mask, per_item: int):
 def evaluate(model, params, batcher: Batcher, predict_fn=None) -> dict:
     """MAE and RMSE over a data set: ``energy_*`` (eV/atom), ``forces_*`` (eV/Å), ``stress_*`` (eV/Å³),
     ``hessian_*`` (eV/Å², over the products with the batcher's tangents: use ``hessian_projections=0``
-    for exact Hessian-entry errors). Only labelled quantities appear.
+    for exact Hessian-entry errors), for field models ``dipole_*`` (e·Å), ``polarizability_*``
+    (e·Å²/V) and ``born_charges_*`` (e), per component. Only labelled quantities appear.
 
-    ``predict_fn(model, params, batch)``: a jitted :func:`predict` to reuse (default: :func:`predict`).
+    ``predict_fn(model, params, batch)``: the predictions (default: the jitted :func:`predict`).
     """
-    predict_fn = predict_fn or predict
+    predict_fn = predict_fn or predict_jit
     sums: dict = {}
     for batch in batcher.epoch(0):
         pred = predict_fn(model, params, batch)
         _accumulate(sums, "energy", (pred.energy - batch.energy) / batch.n_atoms, batch.energy_mask, 1)
         _accumulate(sums, "forces", pred.forces - batch.forces, batch.forces_mask, 3)
         _accumulate(sums, "stress", pred.stress - batch.stress, batch.stress_mask, 9)
+        if pred.dipole is not None:
+            _accumulate(sums, "dipole", pred.dipole - batch.dipole, batch.dipole_mask, 3)
+        if pred.polarizability is not None:
+            _accumulate(sums, "polarizability", pred.polarizability - batch.polarizability, batch.polarizability_mask, 9)
+            _accumulate(sums, "born_charges", pred.born_charges - batch.born_charges, batch.born_mask, 9)
         if batch.tangents.shape[0]:
             used = np.asarray(batch.tangent_weights) > 0
             diff = np.asarray(pred.hvp - batch.hvp_targets)[used]  # (K_used, N, 3)

@@ -17,7 +17,7 @@ import optax
 from ..fileio import atomic_write
 from ..progress import progress_bar
 from .batching import Batcher
-from .losses import predict, total_loss
+from .losses import is_field_model, predict_jit, total_loss
 from .metrics import evaluate, spectrum_errors
 
 OPTIMIZERS = ("adamw", "amsgrad")
@@ -111,7 +111,6 @@ def train_step(model, state: TrainState, batch, optim: OptimConfig, total_steps:
     return TrainState(params, opt_state, ema, state.step + 1), loss, terms
 
 
-predict_jit = jax.jit(predict)
 
 
 def init_state(model, optimizer) -> TrainState:
@@ -171,6 +170,9 @@ def train(model, train_data: Batcher, *, epochs: int, loss_weights: dict, optim:
     if not weights:
         raise ValueError("all loss weights are zero")
     spectra = tuple(spectra)
+    if not is_field_model(model) and any(s.has_field_labels for s in train_data.samples):
+        raise ValueError("the training data have electric-field labels (a nonzero field, dipoles, polarizabilities "
+                         f"or Born charges) but {type(model).__name__} takes no field: train a FieldNequIP")
     if "spectrum" in dict(weights) and not spectra:
         raise ValueError("loss_weights has a spectrum term but no reference spectra were given")
     with progress_bar(total=(epochs - start) * len(train_data), desc="training", unit="step") as bar:
