@@ -164,14 +164,14 @@ def batch_field_derivatives(model, params, graph: Graph, node_structure, n_struc
 
         (_, e), (de_dx, de_deps, de_dfield) = jax.value_and_grad(total, argnums=(0, 1, 2), has_aux=True)(
             x, zero, fields + delta)
-        return (-de_dfield, -de_dx), (e, de_dx, de_deps)
+        return (-de_dfield, -de_dx), (e, de_dx, de_deps, -de_dfield)
 
     delta = jnp.zeros(3, x.dtype)
     if order == 0:
-        (dipoles, _), (e, de_dx, de_deps) = gradients(delta)
+        _, (e, de_dx, de_deps, dipoles) = gradients(delta)
         alpha = born = None
     else:
-        (dipoles, _), (alpha, dforces), (e, de_dx, de_deps) = _value_and_jacfwd(gradients, delta)
+        (alpha, dforces), (e, de_dx, de_deps, dipoles) = jax.jacfwd(gradients, has_aux=True)(delta)
         alpha, born = 0.5 * (alpha + jnp.swapaxes(alpha, 1, 2)), jnp.swapaxes(dforces, 1, 2)
     if tangents.shape[0]:
         bound = _InField(model, fields[node_structure])
@@ -180,13 +180,3 @@ def batch_field_derivatives(model, params, graph: Graph, node_structure, n_struc
         hvp = tangents
     return e, de_dx, de_deps, hvp, dipoles, alpha, born
 
-
-def _value_and_jacfwd(f, x):
-    """(outputs, their Jacobians (trailing axis: x's), aux) of ``f(x) -> (outputs, aux)``, by
-    forward mode along the unit vectors of x (n,), vectorised."""
-
-    def along(v):
-        return jax.jvp(f, (x,), (v,), has_aux=True)
-
-    out, tangents, aux = jax.vmap(along, out_axes=(None, -1, None))(jnp.eye(x.shape[0], dtype=x.dtype))
-    return out, tangents, aux

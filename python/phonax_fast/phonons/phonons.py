@@ -23,7 +23,6 @@ from ..relaxation import relax as relax_structure
 from ..progress import progress_bar
 from ..plotting import plot_band_structure, plot_dos, save_figure
 from ..qgrid import mesh_dos, mesh_projected_dos, mesh_thermal_properties
-from ..qgrid.cost import estimate_mesh_cost
 from ..units import convert_frequency
 from ..vibrations.crystal_irreps import crystal_irreps
 from .bands import BandStructure, band_path, gamma_directions, path_distances
@@ -290,11 +289,8 @@ class Phonons:
                        " or is dynamically unstable")
             warnings.warn(message, stacklevel=2)
             say("warning: " + message)
-        cost = estimate_mesh_cost(self.fcs, mesh)
-        if cost.worth_announcing:
-            say(f"DOS: {cost.summary()}")
         start = time.perf_counter()
-        freqs, dos = self.dos(mesh)
+        freqs, dos = self.dos(mesh, log=lambda line: say(f"DOS: {line}"))  # the mesh's estimate, when long
         say(f"DOS: tetrahedron method on a {'×'.join(map(str, np.broadcast_to(mesh, (3,))))} mesh, "
             f"{time.perf_counter() - start:.1f} s")
         phonon = self.to_phonopy()

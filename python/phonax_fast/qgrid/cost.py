@@ -108,7 +108,6 @@ def estimate_mesh_cost(fcs: ForceConstants, mesh, symmetry: bool = True, tetrahe
     """
     mesh, _ = mesh_numbers(mesh)
     n_grid = int(np.prod(mesh))
-    order = 1
     if symmetry:
         point_group = crystal_symmetry(fcs.cell, fcs.scaled_positions, fcs.numbers).point_group
         inversion = any((r == -np.eye(3, dtype=r.dtype)).all() for r in point_group)
@@ -125,11 +124,14 @@ def estimate_mesh_cost(fcs: ForceConstants, mesh, symmetry: bool = True, tetrahe
     return MeshCost(tuple(int(m) for m in mesh), n_grid, n_ir, int(memory), fixed + n_ir * per_q, free_memory())
 
 
-def check_mesh_cost(fcs: ForceConstants, mesh, symmetry: bool = True, tetrahedron: bool = True,
+def check_mesh_cost(fcs: ForceConstants, mesh, symmetry: bool = True, tetrahedron: bool = True, log=None,
                     **solver_options) -> MeshCost:
-    """``estimate_mesh_cost``, then: ``ValueError`` naming the memory when the run cannot fit, a
-    warning with the estimate when it will take longer than ``WARN_SECONDS``."""
+    """``estimate_mesh_cost``, then: ``ValueError`` naming the memory when the run cannot fit, the
+    estimate passed to ``log`` (a callable taking one line, or None) when it is
+    ``worth_announcing``, a warning with it when the run will take longer than ``WARN_SECONDS``."""
     cost = estimate_mesh_cost(fcs, mesh, symmetry, tetrahedron, **solver_options)
+    if log is not None and cost.worth_announcing:
+        log(cost.summary())
     if not cost.fits:
         raise ValueError(f"{cost.summary()}: it does not fit; use a smaller mesh")
     if cost.seconds > WARN_SECONDS:

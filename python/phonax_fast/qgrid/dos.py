@@ -79,7 +79,7 @@ class MeshFrequencies:
 
 
 def mesh_frequencies(fcs: ForceConstants, mesh, shift=(0, 0, 0), symmetry: bool = True, tetrahedron: bool = True,
-                     **solver_options):
+                     log=None, **solver_options):
     """Frequencies on the irreducible q-points of a regular mesh (one pass of ``MeshSolver``).
 
     Before anything large is allocated, the run's time and memory are estimated
@@ -93,12 +93,14 @@ def mesh_frequencies(fcs: ForceConstants, mesh, shift=(0, 0, 0), symmetry: bool 
         symmetry: reduce the mesh by the point group (spglib).
         tetrahedron: count a tetrahedron DOS of these frequencies (its memory: every grid point's
             frequencies) in the up-front estimate.
+        log: called with the estimate (one line) when the run will take long enough to say so
+            (``cost.MeshCost.worth_announcing``), or None.
         **solver_options: ``eigensolver``, ``chunk_size``, ``devices``, ``progress``, ``real_form`` of ``MeshSolver``.
 
     Returns:
         MeshFrequencies, whose ``dos`` and ``thermal_properties`` reuse the frequencies.
     """
-    check_mesh_cost(fcs, mesh, symmetry, tetrahedron, **solver_options)
+    check_mesh_cost(fcs, mesh, symmetry, tetrahedron, log, **solver_options)
     qmesh = make_mesh(fcs, mesh, shift, symmetry)
     frequencies = MeshSolver(fcs, **solver_options).frequencies(qmesh.qpoints)
     return MeshFrequencies(qmesh, frequencies, np.asarray(fcs.cell, float))
@@ -112,6 +114,7 @@ def mesh_dos(
     freq_points=None,
     shift=(0, 0, 0),
     symmetry: bool = True,
+    log=None,
     **solver_options,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Total phonon DOS on a regular q-mesh.
@@ -124,13 +127,14 @@ def mesh_dos(
         freq_points: (n_freq,) ascending THz; default phonopy's (see ``default_freq_points``).
         shift: (3,) 0/1 half-step shift per axis; (0, 0, 0) is Γ-centred.
         symmetry: reduce the mesh by the point group (spglib).
+        log: as ``mesh_frequencies``.
         **solver_options: ``eigensolver``, ``chunk_size``, ``devices``, ``progress``, ``real_form`` of ``MeshSolver``.
 
     Returns:
         freq_points (n_freq,) THz and dos (n_freq,) in states/THz per unit cell (integral 3N).
     """
     _check_method(method)
-    return mesh_frequencies(fcs, mesh, shift, symmetry, method == "tetrahedron", **solver_options).dos(
+    return mesh_frequencies(fcs, mesh, shift, symmetry, method == "tetrahedron", log, **solver_options).dos(
         method, sigma, freq_points)
 
 
