@@ -16,7 +16,7 @@ in a field of 0.01 a.u.). Polarizabilities are central differences of the analyt
 Each geometry gives ``1 + 6 + N_RANDOM`` samples: zero field (with α), ±h along x, y, z, and
 random fields up to ``MAX_FIELD_AU``. Units written: eV, Å, eV/Å, V/Å, e·Å, e·Å²/V.
 
-    python -m studies.pyscf_field_data [--molecule H2O] [--geometries 60] [--out out/field-data]
+    python -m studies.pyscf_field_data [--molecule H2O] [--geometries 60] [--out out/field-data] [--field-scale 5]
 
 needs ``pyscf`` (a dev/test tool, not a dependency of the package). HF/6-31G* by default: this is
 reference data for a model's ability to learn field responses, not a benchmark of chemistry.
@@ -73,13 +73,15 @@ def pyscf_in_field(atoms: Atoms, field_au, basis: str = "6-31g*", method: str = 
     return energy, gradient, dipole
 
 
-def geometry_samples(atoms: Atoms, seed: int, basis: str = "6-31g*", method: str = "hf") -> list[Sample]:
-    """The samples of one geometry (see the module docstring), in eV, Å, V/Å, e·Å, e·Å²/V."""
+def geometry_samples(atoms: Atoms, seed: int, basis: str = "6-31g*", method: str = "hf",
+                     field_scale: float = 1.0) -> list[Sample]:
+    """The samples of one geometry (see the module docstring), in eV, Å, V/Å, e·Å, e·Å²/V; the
+    sampled fields (not the polarizability's step) are ``field_scale`` times the default ones."""
     rng = np.random.default_rng(seed)
-    fields = [np.zeros(3)] + [s * FIELD_STEP_AU * e for e in np.eye(3) for s in (1, -1)]
+    fields = [np.zeros(3)] + [s * field_scale * FIELD_STEP_AU * e for e in np.eye(3) for s in (1, -1)]
     for _ in range(N_RANDOM):
         direction = rng.normal(size=3)
-        fields.append(direction / np.linalg.norm(direction) * rng.uniform(0.2, 1.0) * MAX_FIELD_AU)
+        fields.append(direction / np.linalg.norm(direction) * rng.uniform(0.2, 1.0) * field_scale * MAX_FIELD_AU)
     dipoles_au = [pyscf_in_field(atoms, s * STEP_AU * e, basis, method)[2] for e in np.eye(3) for s in (1, -1)]
     alpha_au = np.stack([(dipoles_au[2 * a] - dipoles_au[2 * a + 1]) / (2 * STEP_AU) for a in range(3)], axis=1)
     alpha = 0.5 * (alpha_au + alpha_au.T) * ANGSTROM_PER_BOHR / V_PER_ANGSTROM_PER_AU  # e·Å²/V
@@ -104,15 +106,15 @@ def geometries(name: str, n: int, seed: int) -> list[Atoms]:
 
 
 def _one(args):
-    atoms, seed, basis, method = args
-    return geometry_samples(atoms, seed, basis, method)
+    return geometry_samples(*args)
 
 
 def make_data(name: str, n_geometries: int, out: Path, seed: int = 0, basis: str = "6-31g*", method: str = "hf",
-              workers: int = 2) -> Path:
+              workers: int = 2, field_scale: float = 1.0) -> Path:
     """Write ``out/{name}.xyz`` (all samples, geometry by geometry, ``7 + N_RANDOM`` per geometry)."""
     out.mkdir(parents=True, exist_ok=True)
-    jobs = [(atoms, seed * 100_000 + k, basis, method) for k, atoms in enumerate(geometries(name, n_geometries, seed))]
+    jobs = [(atoms, seed * 100_000 + k, basis, method, field_scale)
+            for k, atoms in enumerate(geometries(name, n_geometries, seed))]
     start = time.perf_counter()
     with ProcessPoolExecutor(workers) as pool:
         samples = [s for group in pool.map(_one, jobs) for s in group]
@@ -146,12 +148,14 @@ def main() -> None:
     parser.add_argument("--geometries", type=int, default=60)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path("out/field-data"))
+    parser.add_argument("--field-scale", type=float, default=1.0,
+                        help="multiply the sampled fields (±0.26 V/Å along the axes, random up to 0.51 V/Å) by this")
     parser.add_argument("--check", action="store_true", help="only check the field gradient against finite differences")
     args = parser.parse_args()
     if args.check:
         check_forces()
         return
-    make_data(args.molecule, args.geometries, args.out, args.seed)
+    make_data(args.molecule, args.geometries, args.out, args.seed, field_scale=args.field_scale)
 
 
 if __name__ == "__main__":

@@ -28,10 +28,13 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from .derivatives import batch_derivatives, strain_graph, structure_energies
 from .graphs.graph import Graph
-from .models.field_nequip import as_field
+from .graphs.neighbors import periodic_graph
+from .models.field import as_field
+from .units import VACUUM_PERMITTIVITY
 
 
 class FieldResponse(NamedTuple):
@@ -99,6 +102,57 @@ def field_response(model, graph: Graph, field=None, order: int = 2, neutral: boo
         da_dx = -levels[2][0]
         out = out._replace(polarizability_derivatives=0.5 * (da_dx + jnp.swapaxes(da_dx, 2, 3)))
     return out
+
+
+def dielectric_tensor(polarizability, volume: float) -> np.ndarray:
+    """ε∞ = 1 + α/(ε₀V), (3, 3), of a crystal whose cell of ``volume`` Å³ has the clamped-ion
+    polarizability ``polarizability`` (3, 3) e·Å²/V (ε₀ = ``units.VACUUM_PERMITTIVITY`` e/(V·Å); in
+    Gaussian units the familiar 1 + 4πα/V with α in Å³)."""
+    alpha = np.asarray(polarizability, dtype=float)
+    if alpha.shape != (3, 3) or not volume > 0:
+        raise ValueError(f"need a (3, 3) polarizability and a positive cell volume, got {alpha.shape} and {volume!r}")
+    return np.eye(3) + alpha / (VACUUM_PERMITTIVITY * volume)
+
+
+def cell_polarizability(epsilon, volume: float) -> np.ndarray:
+    """α = (ε∞ − 1)·ε₀V in e·Å²/V, (3, 3): the polarizability of a cell of ``volume`` Å³ of a
+    crystal with the dielectric tensor ``epsilon`` (3, 3); the inverse of :func:`dielectric_tensor`."""
+    eps = np.asarray(epsilon, dtype=float)
+    if eps.shape != (3, 3) or not volume > 0:
+        raise ValueError(f"need a (3, 3) dielectric tensor and a positive cell volume, got {eps.shape} and {volume!r}")
+    return (eps - np.eye(3)) * VACUUM_PERMITTIVITY * volume
+
+
+class CrystalResponse(NamedTuple):
+    """The zero-field dielectric response of a crystal's cell (numpy float64; units as
+    :class:`FieldResponse`): Born charges made neutral, ε∞ from the polarizability per volume."""
+
+    born_charges: np.ndarray  # (N, 3, 3) e, [i, α (field), β (displacement)], Σ_i Z*_i = 0
+    epsilon: np.ndarray  # (3, 3) ε∞, clamped ions
+    polarizability: np.ndarray  # (3, 3) e·Å²/V, per cell
+    dipole_derivatives: np.ndarray  # (N, 3, 3) e, [i, β, α]: the neutral Z* with its last axes swapped
+    polarizability_derivatives: np.ndarray | None  # (N, 3, 3, 3) e·Å/V, [i, β, α, γ] (order 2), else None
+
+
+def crystal_response(model, atoms, order: int = 2) -> CrystalResponse:
+    """The zero-field response of a periodic crystal (``atoms``, Å) to a uniform field, from
+    :func:`field_response` on its periodic graph: displacing atom i moves all its periodic images,
+    so Z* and dP/dx are the q = 0 (Born) derivatives and dα/dx (``order`` 2) the Raman derivatives
+    of the cell. The charges are projected to Σ_i Z*_i = 0 (``neutral``); ε∞ = 1 + α/(ε₀V).
+
+    ValueError when the model has no field (``field_order`` < 1) or ``atoms`` is not periodic in 3D."""
+    if getattr(model, "field_order", 0) < 1:
+        raise ValueError(f"the {getattr(model, 'model_name', type(model).__name__)} model has no electric field: Born "
+                         "charges and ε∞ need a field model (e.g. FieldNequIP with field_order ≥ 1)")
+    if order not in (1, 2):
+        raise ValueError(f"order must be 1 (Z*, ε∞) or 2 (also dα/dx), not {order!r}")
+    if not all(atoms.pbc):
+        raise ValueError("crystal_response needs a crystal periodic in all three directions")
+    r = field_response(model, periodic_graph(atoms, model.cutoff, model.species), None, order=order, neutral=True)
+    born = np.asarray(r.born_charges, dtype=float)
+    alpha = np.asarray(r.polarizability, dtype=float)
+    da_dx = None if r.polarizability_derivatives is None else np.asarray(r.polarizability_derivatives, dtype=float)
+    return CrystalResponse(born, dielectric_tensor(alpha, atoms.get_volume()), alpha, np.swapaxes(born, 1, 2), da_dx)
 
 
 def dipole(model, graph: Graph, field=None) -> jnp.ndarray:

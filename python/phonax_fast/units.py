@@ -44,6 +44,7 @@ DEBYE_PER_E_ANGSTROM = _E * 1e-10 / (1e-21 / _C)  # 4.803205 D per e·Å (1 D = 
 KM_PER_MOL_PER_DEBYE2_PER_ANGSTROM2_PER_AMU = KM_PER_MOL_PER_E2_PER_AMU / DEBYE_PER_E_ANGSTROM**2  # 42.2561
 ANGSTROM3_PER_E_ANGSTROM2_PER_V = _E / (4 * math.pi * _EPSILON_0 * 1e-10)  # 14.399645: e/(4πε₀·Å) in V
 # (the same e²/(4πε₀) as NAC_UNIT_FACTOR, in CODATA 2018 rather than phonopy's older constants: 4e-7 apart)
+VACUUM_PERMITTIVITY = _EPSILON_0 * 1e-10 / _E  # ε₀ = 0.00552635 e/(V·Å): ε∞ = 1 + α/(ε₀V) with α in e·Å²/V, V in Å³
 
 FREQUENCY_UNITS = {"THz": 1.0, "cm-1": CM1_PER_THZ, "meV": MEV_PER_THZ}
 

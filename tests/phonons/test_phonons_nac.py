@@ -31,7 +31,7 @@ def test_set_nac_from_a_born_file_equals_phonopys():
     np.testing.assert_allclose(plain.nac.born, ph.dynamical_matrix.born, atol=1e-12)
     np.testing.assert_allclose(plain.nac.epsilon, ph.dynamical_matrix.dielectric_constant, atol=1e-12)
     assert plain.nac.unit_factor == pytest.approx(ph.nac_params["factor"])
-    with pytest.raises(ValueError, match="either"):
+    with pytest.raises(ValueError, match="one source of Born charges"):
         plain.set_nac(np.zeros((2, 3, 3)), np.eye(3), born_file=born_file("NaCl"))
     with pytest.raises(ValueError, match="needs"):
         plain.set_nac(np.zeros((2, 3, 3)))

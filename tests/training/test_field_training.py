@@ -2,7 +2,7 @@
 and Born-charge labels, their losses, metrics and extxyz round trip, and the errors for misuse.
 
 The batched responses are checked against ``dielectric.field_response`` of each structure alone
-(itself checked against finite differences in tests/models/test_field_nequip.py); training is
+(itself checked against finite differences in tests/models/test_field_models.py); training is
 checked to learn a teacher field model's responses that an untrained student gets wrong.
 """
 
@@ -109,7 +109,7 @@ def test_misuse_is_named(teacher):
     plain = pf.models.NequIP.init(SPECIES, seed=1, **HYPER)
     samples = labelled(teacher, 2, mixed=False)
     data = Batcher(samples, plain.species, plain.cutoff, batch_size=2)
-    with pytest.raises(ValueError, match="electric-field labels .* NequIP takes no field: train a FieldNequIP"):
+    with pytest.raises(ValueError, match="electric-field labels .* NequIP takes no field: train a field model"):
         train(plain, data, epochs=1, loss_weights={"energy": 1.0})
     batch = next(data.epoch(0))
     with pytest.raises(ValueError, match=r"loss terms \['dipole'\] need a model with an electric field"):
@@ -118,3 +118,39 @@ def test_misuse_is_named(teacher):
         Sample(samples[0].atoms, born_charges=np.zeros((2, 3, 3)))
     with pytest.raises(ValueError, match="field of shape"):
         Sample(samples[0].atoms, field=np.zeros(2))
+
+
+def test_batches_without_response_labels_skip_the_response_terms(teacher):
+    """A batch with no polarizability or Born-charge labels is trained without those terms (their
+    value there is zero anyway), so it skips the forward-mode pass; a batch with them keeps them."""
+    from phonax_fast.training.trainer import batch_weights
+
+    weights = (("born_charges", 1.0), ("forces", 10.0), ("polarizability", 2.0))
+    plain = labelled(teacher, 2, labels=("energy", "forces"), mixed=False)
+    rich = labelled(teacher, 2, mixed=False)
+    common = dict(species=teacher.species, cutoff=teacher.cutoff, batch_size=2, shuffle=False)
+    batch = next(Batcher(plain, **common).epoch(0))
+    assert not np.any(batch.born_mask) and not np.any(batch.polarizability_mask)  # the terms' masked means are 0
+    assert batch_weights(weights, batch) == (("forces", 10.0),)
+    assert batch_weights(weights, next(Batcher(rich, **common).epoch(0))) == weights
+    assert batch_weights((("born_charges", 1.0),), batch) == (("born_charges", 1.0),)  # nothing else to train
+
+
+def test_a_phonopy_source_with_a_born_file_labels_the_primitive_cell():
+    """``born: BORN`` in a phonopy data source adds the primitive cell with the file's Born charges
+    (expanded to every atom as phonopy expands them) and α = (ε∞ − 1)·ε₀V, whose ε∞ is the file's."""
+    from reference_data import load_polar, phonopy_sdist
+    from phonax_fast.training.config import read_source
+
+    root = phonopy_sdist()
+    source = {"phonopy": "test/phonopy_disp_NaCl.yaml", "force_sets": "test/FORCE_SETS_NaCl", "born": "test/BORN_NaCl"}
+    samples = read_source(source, root)
+    cell = samples[-1]
+    assert len(samples) == 3 and len(cell.atoms) == 2 and cell.forces is None and cell.energy is None
+    ph = load_polar("NaCl")  # phonopy's own reading of the same BORN file
+    np.testing.assert_allclose(cell.born_charges, ph.nac_params["born"], atol=1e-12)
+    epsilon = dielectric.dielectric_tensor(cell.polarizability, cell.atoms.get_volume())
+    np.testing.assert_allclose(epsilon, ph.nac_params["dielectric"], atol=1e-12)
+    assert cell.atoms.get_volume() == pytest.approx(ph.primitive.volume)
+    with pytest.raises(ValueError, match="BORN file"):
+        read_source({**source, "born": "test/missing_BORN"}, root)

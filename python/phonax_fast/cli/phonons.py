@@ -41,7 +41,8 @@ def add_phonons_command(subparsers) -> argparse.ArgumentParser:
                    help="with the supercell construction, compute a larger supercell too and report how much the "
                         "frequencies move along the band path")
     p.add_argument("--born", type=Path, default=None,
-                   help="phonopy BORN file (ε∞ and Born charges) for the non-analytic correction: LO–TO splitting")
+                   help="phonopy BORN file (ε∞ and Born charges) for the non-analytic correction (LO–TO splitting), "
+                        "or 'model': those of the field model itself (e.g. --model field-demo)")
     p.add_argument("--nac-method", choices=NAC_METHODS, default="gonze",
                    help="non-analytic correction: Gonze–Lee Ewald sum (phonopy's default) or Wang's")
     p.add_argument("--no-primitive", dest="primitive", action="store_false", default=True,
@@ -70,7 +71,10 @@ def run_phonons(args) -> int:
     if ph.relax_report is not None:
         print(ph.relax_report.summary())
     born = None
-    if args.born is not None:  # read before the force constants are computed, so a bad file fails at once
+    from_model = args.born is not None and str(args.born) == FROM_MODEL
+    if from_model:  # computed before the force constants, so a model without a field fails at once
+        _ = ph.dielectric
+    elif args.born is not None:  # read before the force constants are computed, so a bad file fails at once
         cell = ph.atoms
         born = read_born(args.born, cell.cell[:], cell.get_scaled_positions(), cell.numbers)
     fcs = ph.fcs
@@ -84,13 +88,19 @@ def run_phonons(args) -> int:
             n_larger = round(abs(float(np.linalg.det(check["larger"])))) * len(ph.atoms)
             print(f"supercell check: a {n_larger}-atom supercell moves the frequencies along the band path by at most "
                   f"{check['max_change']:.4f} THz (mean {check['mean_change']:.4f} THz)")
-    if born is not None:
-        nac = ph.set_nac(born["born"], born["epsilon"], method=args.nac_method, factor=born["factor"]).nac
+    if born is not None or from_model:
+        if from_model:
+            nac = ph.set_nac(method=args.nac_method, from_model=True).nac
+            source = "the model (its field response)"
+        else:
+            nac = ph.set_nac(born["born"], born["epsilon"], method=args.nac_method, factor=born["factor"]).nac
+            source = str(args.born)
         eps = " ".join(f"{x:.3f}" for x in nac.epsilon.diagonal())
-        print(f"non-analytic correction: {nac.method}, Born charges from {args.born} (|Σ Z*| was "
+        print(f"non-analytic correction: {nac.method}, Born charges from {source} (|Σ Z*| was "
               f"{nac.charge_residual:.1e} e before neutrality was imposed), ε∞ diagonal {eps}")
     elif is_polar(ph.atoms):
-        print("note: this crystal may be polar; without Born charges (--born BORN) its LO–TO splitting is absent")
+        hint = "--born model" if getattr(model, "field_order", 0) >= 1 else "--born BORN"
+        print(f"note: this crystal may be polar; without Born charges ({hint}) its LO–TO splitting is absent")
     with staged_output(out) as stage:
         written = ph.write(stage, npoints=args.npoints, mesh=tuple(args.mesh), log=print)
         written = {name: out / path.name for name, path in written.items()}
@@ -102,6 +112,9 @@ def run_phonons(args) -> int:
     for path in written.values():
         print(f"wrote {path}")
     return 0
+
+
+FROM_MODEL = "model"  # --born model: the field model's own Born charges and ε∞
 
 
 def is_polar(atoms) -> bool:

@@ -122,8 +122,11 @@ def _channelwise_products(config: MACEConfig, a: e3nn.IrrepsArray) -> list[e3nn.
     return [p.axis_to_mul() for p in products]
 
 
-def node_energies(config: MACEConfig, params: dict, graph: Graph) -> jnp.ndarray:
-    """(n_nodes,) atomic energies in eV."""
+def node_energies(config: MACEConfig, params: dict, graph: Graph, layer_term=None) -> jnp.ndarray:
+    """(n_nodes,) atomic energies in eV.
+
+    ``layer_term(t, layer_params, x, a, hidden_irreps)``: an optional extra term of layer t's
+    message from its input features x and atomic basis a (the field model's hook)."""
     n_nodes = graph.positions.shape[0]
     sh, basis, onehot, x = embed_graph(config, params["embedding"], graph)
     hidden = config.hidden_irreps
@@ -138,6 +141,8 @@ def node_energies(config: MACEConfig, params: dict, graph: Graph) -> jnp.ndarray
         message = species_linear(layer["self"], x, onehot, hidden)
         for w, b in zip(layer["products"], _channelwise_products(config, a)):
             message = message + species_linear(w, b, onehot, hidden)
+        if layer_term is not None:
+            message = message + layer_term(t, layer, x, a, hidden)
         x = message
         out = out + linear(layer["readout"], x, "0e").array[:, 0]
     return params["scale"] * out + params["shift"][graph.species]

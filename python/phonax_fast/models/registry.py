@@ -20,7 +20,8 @@ from .sevennet_convert import PRETRAINED as SEVENNET_MODELS
 from .sevennet_convert import load_sevennet
 
 DATA = Path(__file__).parent / "data"
-BUNDLED = {name: DATA / f"{name}.npz" for name in ("demo", "molecules", "nequix-mp-1-pft", "nequix-oam-1-pft")}
+BUNDLED = {name: DATA / f"{name}.npz" for name in ("demo", "field-demo", "molecules", "nequix-mp-1-pft",
+                                                   "nequix-oam-1-pft")}
 DEFAULT = "nequix-oam-1-pft"
 """The model ``"default"`` stands for: the universal model that measured best against DFT phonons
 (models/data/README.md)."""
@@ -59,6 +60,10 @@ CARDS = {card.name: card for card in [
               "DFT (VASP) displaced-supercell forces of Si, NaCl and MgO from phonopy's source distribution",
               "MIT (this project)", "this project (phonax_fast)",
               domain=(frozenset({"Si"}), frozenset({"Na", "Cl"}), frozenset({"Mg", "O"}))),
+    ModelCard("field-demo", "FieldNequIP (electric field to second order), 2 layers, l_max 1, 16 channels, 4.5 Å",
+              "DFT (VASP) random-displacement forces, Born charges and ε∞ (BORN file) of NaCl from phonopy's "
+              "source distribution", "MIT (this project)", "this project (phonax_fast)",
+              domain=(frozenset({"Na", "Cl"}),)),
     ModelCard("molecules", "NequIP, 2 layers, l_max 2, 16 channels, 4.5 Å",
               "GFN2-xTB energies, forces and Hessians of 28 small H/C/N/O molecules (ASE's G2 set)",
               "MIT (this project)", "this project (phonax_fast)"),

@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 from ase import Atoms
 
+from ..dielectric import CrystalResponse, crystal_response
+from ..fileio import atomic_write
 from ..forceconstants.crystal import ForceConstantsReport, crystal_force_constants
 from ..graphs.validation import require_crystal
 from ..harmonic.force_constants import ForceConstants
@@ -25,6 +27,7 @@ from ..plotting import plot_band_structure, plot_dos, save_figure
 from ..qgrid import mesh_dos, mesh_projected_dos, mesh_thermal_properties
 from ..units import convert_frequency
 from ..vibrations.crystal_irreps import crystal_irreps
+from ..vibrations.gamma_modes import GammaModes, gamma_modes
 from .bands import BandStructure, band_path, gamma_directions, path_distances
 
 
@@ -86,6 +89,7 @@ class Phonons:
         self.supercell, self.supercell_length = supercell, supercell_length
         self.report: ForceConstantsReport | None = None  # how the force constants were computed
         self._fcs: ForceConstants | None = None
+        self._dielectric: CrystalResponse | None = None
 
     @classmethod
     def from_force_constants(cls, fcs: ForceConstants) -> "Phonons":
@@ -94,7 +98,7 @@ class Phonons:
         self.atoms = Atoms(numbers=fcs.numbers, scaled_positions=fcs.scaled_positions, cell=fcs.cell, masses=fcs.masses, pbc=True)
         self.model, self.construction, self.block_size, self.model_label = None, "given", None, None
         self.supercell = self.supercell_length = self.report = self.relax_report = None
-        self.reduced_from, self._fcs = None, fcs
+        self.reduced_from, self._fcs, self._dielectric = None, fcs, None
         return self
 
     @classmethod
@@ -104,12 +108,13 @@ class Phonons:
         return cls.from_force_constants(force_constants_from_phonopy(phonon))
 
     # -- non-analytic correction -----------------------------------------------------------
-    def set_nac(self, born=None, epsilon=None, method: str = "gonze", *, born_file=None, factor=None,
-                supercell=None) -> "Phonons":
+    def set_nac(self, born=None, epsilon=None, method: str = "gonze", *, born_file=None, from_model: bool = False,
+                factor=None, supercell=None) -> "Phonons":
         """Add the non-analytic correction (LO–TO splitting) of polar crystals; returns ``self``.
 
         Give ``born`` (N, 3, 3) Born effective charges in e (phonopy's convention) and ``epsilon``
-        (3, 3) ε∞, or ``born_file``, a phonopy BORN file for this cell. The charges are
+        (3, 3) ε∞, or ``born_file``, a phonopy BORN file for this cell, or ``from_model=True``: the
+        Born charges and ε∞ of the field model itself (:attr:`dielectric`; no DFT needed). The charges are
         symmetrised and made neutral as phonopy does (``nac.charge_residual`` reports how far
         they were from Σ Z* = 0). ``method``: ``"gonze"`` (Gonze–Lee Ewald sum, phonopy's
         default) or ``"wang"``. ``factor``: unit conversion in eV·Å (default phonopy's, or the
@@ -117,15 +122,41 @@ class Phonons:
         ``interop.with_nac``; default the smallest that holds the force constants exactly).
         Every later frequency, band, mesh property and phonopy export includes it.
         """
-        if born_file is not None:
-            if born is not None or epsilon is not None:
-                raise ValueError("give either born and epsilon or born_file, not both")
+        given = [name for name, value in (("born/epsilon", born is not None or epsilon is not None),
+                                           ("born_file", born_file is not None), ("from_model", from_model)) if value]
+        if len(given) > 1:
+            raise ValueError(f"give one source of Born charges and ε∞, not {' and '.join(given)}")
+        if from_model:
+            born, epsilon = self.dielectric.born_charges, self.dielectric.epsilon
+        elif born_file is not None:
             params = read_born(born_file, self.atoms.cell[:], self.atoms.get_scaled_positions(), self.atoms.numbers)
             born, epsilon, factor = params["born"], params["epsilon"], factor or params["factor"]
         elif born is None or epsilon is None:
             raise ValueError("set_nac needs Born charges and the dielectric tensor (born, epsilon) or a born_file")
         self._fcs = with_nac(self.fcs, born, epsilon, method=method, factor=factor, supercell=supercell)
         return self
+
+    @property
+    def dielectric(self) -> CrystalResponse:
+        """The field model's zero-field response of this cell (computed once): neutral Born charges
+        (N, 3, 3) e, ε∞ (3, 3) and the cell's polarizability (``dielectric.crystal_response``; the
+        Raman derivatives dα/dx too once :meth:`gamma_modes` has asked for them). ValueError for a
+        model without a field."""
+        return self._response(1)
+
+    def _response(self, order: int) -> CrystalResponse:
+        """The cached response of at least ``order`` (1: Z*, ε∞; 2: also dα/dx, a third derivative)."""
+        if self._dielectric is None or (order == 2 and self._dielectric.polarizability_derivatives is None):
+            if self.model is None:
+                raise ValueError("these phonons come from force constants, not a model: no dielectric response")
+            self._dielectric = crystal_response(self.model, self.atoms, order=order)
+        return self._dielectric
+
+    def gamma_modes(self) -> GammaModes:
+        """The Γ modes with their IR intensities (km/mol per cell) and Raman tensors and activities,
+        from the field model's Born charges and dα/dx (``vibrations.gamma_modes``)."""
+        d = self._response(2)
+        return gamma_modes(self.fcs, d.dipole_derivatives, d.polarizability_derivatives)
 
     @property
     def nac(self):
@@ -271,8 +302,9 @@ class Phonons:
         return crystal_irreps(self.to_phonopy(supercell_dims=dims, symmetry=True), q, q_direction=q_direction)
 
     def write(self, out_dir, npoints: int = 101, mesh=(20, 20, 20), formats=("png", "pdf"), log=None) -> dict:
-        """Write band and DOS plots and phonopy files (BORN too with a non-analytic correction)
-        into ``out_dir``; returns {name: path}. ``log``: called with one line per finished stage
+        """Write band and DOS plots and phonopy files (BORN too with a non-analytic correction, and
+        for a field model the Γ modes' IR and Raman intensities, ``gamma_modes.txt``) into
+        ``out_dir``; returns {name: path}. ``log``: called with one line per finished stage
         (e.g. ``print``), or None."""
         out = Path(out_dir)
         say = log or (lambda line: None)
@@ -313,6 +345,10 @@ class Phonons:
         ]
         if self.fcs.nac is not None:  # phonopy_params.yaml holds nac_params too
             files.append(("BORN", lambda p: write_born(self.fcs, p)))
+        if self.model is not None and getattr(self.model, "field_order", 0) >= 1:
+            table = self.gamma_modes().table() + "\n"
+            files.append(("gamma_modes.txt", lambda p: atomic_write(p, lambda fh: fh.write(table.encode()))))
+            say("Γ modes: IR intensities (km/mol per cell) and Raman activities (Å⁴/amu) from the field model")
         for name, writer in files:
             written[name] = out / name
             writer(written[name])

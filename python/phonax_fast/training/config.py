@@ -18,8 +18,10 @@ Example (every key but ``model`` and ``data.train`` is optional)::
           force_sets: example/Si-gruneisen/orig/FORCE_SETS
           supercell_matrix: [2, 2, 2]
           hessian: false        # also the perfect supercell with the force constants as Hessian labels
+          # born: BORN          # polar crystals: also the primitive cell labelled with the BORN file's
+                                # Born charges and polarizability (e·Å²/V, from ε∞), for field models
         - extxyz: more.xyz      # energies, forces, stress; Hessians in info["hessian"] (eV/Å², 3N×3N);
-                                # for field models (name: FieldNequIP, field_order: 0/1/2) also
+                                # for field models (FieldNequIP or FieldMACE, field_order: 0/1/2) also
                                 # info["field"] (V/Å), info["dipole"], info["polarizability"] and
                                 # arrays["born_charges"] (see data.FIELD_LABELS)
         - npz: molecules.npz    # numbers, positions[, energy, forces, hessian] (see data.read_npz)
@@ -74,7 +76,7 @@ from .trainer import OptimConfig
 
 PHONOPY_SDIST = "phonopy-sdist"
 _SOURCE_KEYS = {
-    "phonopy": {"force_sets", "supercell_matrix", "hessian"},
+    "phonopy": {"force_sets", "supercell_matrix", "hessian", "born"},
     "extxyz": {"index", "hessian_key"},
     "npz": {"energy_unit", "length_unit"},
     "orca_hess": set(),
@@ -240,7 +242,8 @@ def read_source(source: dict, root: Path) -> list[Sample]:
     if "orca_hess" in source:
         return [read_orca_hess(root / source["orca_hess"])]
     return read_phonopy(root / source["phonopy"], force_sets=_path(root, source.get("force_sets")),
-                        supercell_matrix=source.get("supercell_matrix"), hessian=bool(source.get("hessian", False)))
+                        supercell_matrix=source.get("supercell_matrix"), hessian=bool(source.get("hessian", False)),
+                        born=_path(root, source.get("born")))
 
 
 SPECTRUM_KEYS = ("eigenvalues", "frequencies_cm1")

@@ -36,7 +36,9 @@ from ase.stress import voigt_6_to_full_3x3_stress
 from phonopy.harmonic.force_constants import compact_fc_to_full_fc
 from phonopy.structure.cells import PrimitiveMatrixAutoDefaultWarning
 
+from ..dielectric import cell_polarizability
 from ..fileio import atomic_write_named
+from ..interop.nac import read_born
 from ..units import ANGSTROM_PER_BOHR, EV_PER_HARTREE, energy_factor, length_factor
 
 
@@ -52,7 +54,7 @@ class Sample:
         hessian: (n, 3, n, 3) ∂²E/∂x_{iα}∂x_{jβ} in eV/Å² (for periodic cells: summed over images,
             as finite displacements in that cell give it).
         field: (3,) uniform electric field in V/Å under which the labels were computed (None:
-            zero); only field models (``phonax_fast.models.FieldNequIP``) can learn from it.
+            zero); only field models (``FieldNequIP``, ``FieldMACE``) can learn from it.
         dipole: (3,) e·Å, −∂U/∂E at ``field`` (for a crystal: per cell).
         polarizability: (3, 3) e·Å²/V, −∂²U/∂E² at ``field``.
         born_charges: (n, 3, 3) e, Z*[i, α, β] = ∂F_iβ/∂E_α = ∂P_α/∂x_iβ at ``field``.
@@ -371,11 +373,27 @@ def phonopy_hessian_sample(phonon) -> Sample:
     return Sample(to_atoms(phonon.supercell), forces=np.zeros((n, 3)), hessian=0.5 * (hessian + hessian.transpose(2, 3, 0, 1)))
 
 
-def read_phonopy(path, *, force_sets=None, supercell_matrix=None, hessian: bool = False) -> list[Sample]:
+def phonopy_dielectric_sample(phonon, born) -> Sample:
+    """The primitive cell of ``phonon`` labelled with the Born charges and ε∞ of the phonopy BORN
+    file ``born``: Z* (N, 3, 3) in e, expanded to every atom by the crystal's symmetry, and the
+    cell's clamped-ion polarizability α = (ε∞ − 1)·ε₀V in e·Å²/V (``dielectric.cell_polarizability``),
+    the labels a field model learns them from. No energy or force labels (the cell need not be at
+    the minimum of the energy the BORN file belongs to)."""
+    primitive = to_atoms(phonon.primitive)
+    params = read_born(born, primitive.cell[:], primitive.get_scaled_positions(), primitive.numbers)
+    return Sample(primitive, born_charges=np.asarray(params["born"], dtype=float),
+                  polarizability=cell_polarizability(params["epsilon"], primitive.get_volume()))
+
+
+def read_phonopy(path, *, force_sets=None, supercell_matrix=None, hessian: bool = False, born=None) -> list[Sample]:
     """Samples from phonopy data: displaced supercells with forces, plus (``hessian=True``) the
-    perfect supercell with the force constants as Hessian labels. Arguments as :func:`load_phonopy`."""
+    perfect supercell with the force constants as Hessian labels, plus (``born``: a BORN file) the
+    primitive cell with its Born charges and polarizability (:func:`phonopy_dielectric_sample`).
+    Other arguments as :func:`load_phonopy`."""
     phonon = load_phonopy(path, force_sets=force_sets, supercell_matrix=supercell_matrix)
     samples = phonopy_force_samples(phonon)
     if hessian:
         samples.append(phonopy_hessian_sample(phonon))
+    if born is not None:
+        samples.append(phonopy_dielectric_sample(phonon, born))
     return samples

@@ -15,7 +15,7 @@ All losses are mean squares in the label's units squared:
   vibrational-spectrum loss of :mod:`~phonax_fast.training.spectrum_finetune`. Unlike the other
   terms it does not come from the batch: every step adds the full spectra of all references;
 * dipole: per component, (e·Å)²; polarizability: per component, (e·Å²/V)²; born_charges: per
-  component, e². Field models only (``FieldNequIP``): each structure is evaluated in its own
+  component, e². Field models only (``FieldNequIP``, ``FieldMACE``): each structure is evaluated in its own
   field (``Sample.field``), and its energy, forces and stress are those at that field.
 """
 
@@ -56,7 +56,7 @@ class Prediction(NamedTuple):
 
 
 def is_field_model(model) -> bool:
-    """Whether ``model`` takes a uniform electric field (``FieldNequIP``: it has a ``field_order``)."""
+    """Whether ``model`` takes a uniform electric field (``FieldNequIP``, ``FieldMACE``: it has a ``field_order``)."""
     return getattr(model, "field_order", None) is not None
 
 
@@ -158,7 +158,7 @@ def total_loss(model, params, batch: Batch, weights: dict, spectra=()) -> tuple[
         raise ValueError(f"unknown loss terms {sorted(unknown)}; use {LOSS_TERMS}")
     field_terms = sorted(set(weights) & set(FIELD_TERMS))
     if field_terms and not is_field_model(model):
-        raise ValueError(f"loss terms {field_terms} need a model with an electric field (FieldNequIP); "
+        raise ValueError(f"loss terms {field_terms} need a model with an electric field (FieldNequIP or FieldMACE); "
                          f"{type(model).__name__} has none")
     if "hessian" not in weights:  # skip the Hessian-vector products (shapes are static, so this is free)
         batch = batch._replace(tangents=batch.tangents[:0], hvp_targets=batch.hvp_targets[:0], tangent_weights=batch.tangent_weights[:0])

@@ -113,6 +113,22 @@ def train_step(model, state: TrainState, batch, optim: OptimConfig, total_steps:
 
 
 
+RESPONSE_TERMS = ("born_charges", "polarizability")
+"""Loss terms that need a field model's second derivatives (a forward-mode pass over the gradient)."""
+
+
+def batch_weights(weights: tuple, batch) -> tuple:
+    """``weights`` without the polarizability and Born-charge terms when ``batch`` has none of those
+    labels (their terms are zero there): such batches skip the forward-mode pass that would cost
+    ~3 times the step (one more compilation serves them)."""
+    if not any(k in RESPONSE_TERMS for k, _ in weights):
+        return weights
+    if np.any(np.asarray(batch.born_mask)) or np.any(np.asarray(batch.polarizability_mask)):
+        return weights
+    light = tuple((k, w) for k, w in weights if k not in RESPONSE_TERMS)
+    return light or weights
+
+
 def init_state(model, optimizer) -> TrainState:
     params = model.params
     return TrainState(params, optimizer.init(params), params, jnp.zeros((), jnp.int64))
@@ -172,14 +188,14 @@ def train(model, train_data: Batcher, *, epochs: int, loss_weights: dict, optim:
     spectra = tuple(spectra)
     if not is_field_model(model) and any(s.has_field_labels for s in train_data.samples):
         raise ValueError("the training data have electric-field labels (a nonzero field, dipoles, polarizabilities "
-                         f"or Born charges) but {type(model).__name__} takes no field: train a FieldNequIP")
+                         f"or Born charges) but {type(model).__name__} takes no field: train a field model (FieldNequIP or FieldMACE)")
     if "spectrum" in dict(weights) and not spectra:
         raise ValueError("loss_weights has a spectrum term but no reference spectra were given")
     with progress_bar(total=(epochs - start) * len(train_data), desc="training", unit="step") as bar:
         for epoch in range(start, epochs):
             sums, n = {}, 0
             for batch in train_data.epoch(epoch):
-                state, loss, terms = train_step(model, state, batch, optim, total_steps, weights,
+                state, loss, terms = train_step(model, state, batch, optim, total_steps, batch_weights(weights, batch),
                                                 spectra if "spectrum" in dict(weights) else ())
                 n += 1
                 for k, v in {"loss": loss, **terms}.items():

@@ -80,7 +80,7 @@ def crystal_irreps(phonon, q=(0.0, 0.0, 0.0), degeneracy_tolerance: float = DEGE
     acoustic = np.zeros(n_modes, bool)
     ir = raman = None
     if at_gamma:
-        acoustic[_translations(np.asarray(irreps.eigenvectors), phonon.primitive.masses)] = True
+        acoustic[translation_modes(np.asarray(irreps.eigenvectors), phonon.primitive.masses)] = True
         rotations = np.asarray(irreps.conventional_rotations, dtype=float)
         tr = np.trace(rotations, axis1=1, axis2=2)
         tr2 = np.einsum("gab,gba->g", rotations, rotations)
@@ -104,7 +104,7 @@ def crystal_irreps(phonon, q=(0.0, 0.0, 0.0), degeneracy_tolerance: float = DEGE
     )
 
 
-def _translations(eigenvectors: np.ndarray, masses: np.ndarray) -> np.ndarray:
+def translation_modes(eigenvectors: np.ndarray, masses: np.ndarray) -> np.ndarray:
     """Indices of the three Γ modes (columns of ``eigenvectors``, (3N, 3N)) closest to rigid translations."""
     t = np.kron(np.sqrt(masses)[:, None], np.eye(3))  # (3N, 3): √m_i e_α
     t /= np.linalg.norm(t, axis=0)

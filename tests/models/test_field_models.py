@@ -1,6 +1,7 @@
-"""FieldNequIP (NequIP in a uniform electric field) and its dielectric responses (phonax_fast.dielectric):
-finite differences, E(3) equivariance with reflections, the field_order 0 limit, the model file,
-bad input."""
+"""FieldNequIP and FieldMACE (NequIP and MACE in a uniform electric field) and their dielectric
+responses (phonax_fast.dielectric): finite differences, E(3) equivariance with reflections, the
+field_order 0 limit, the model file, bad input; every test runs on both models (FieldMACE's in the
+slow tier: its products compile for longer)."""
 
 import jax
 import numpy as np
@@ -14,12 +15,20 @@ from phonax_fast.graphs import periodic_graph
 
 SPECIES = ["H", "B", "C", "N", "O"]
 FIELD = np.array([0.05, -0.1, 0.08])  # V/Å
-HYPER = dict(cutoff=2.8, num_layers=1, lmax=2, channels=4)  # 2e couples to the 2e part of E ⊗ E
+HYPERS = {  # lmax 2: 2e couples to the 2e part of E ⊗ E
+    "FieldNequIP": (pf.models.NequIP, dict(cutoff=2.8, num_layers=1, lmax=2, channels=4)),
+    "FieldMACE": (pf.models.MACE, dict(cutoff=2.8, num_layers=2, lmax=2, channels=4, correlation=2)),
+}
+
+
+@pytest.fixture(scope="module", params=["FieldNequIP", pytest.param("FieldMACE", marks=pytest.mark.slow)])
+def field_class(request):
+    return getattr(pf.models, request.param)
 
 
 @pytest.fixture(scope="module")
-def model():
-    return pf.models.FieldNequIP.init(SPECIES, field_order=2, seed=3, **HYPER)
+def model(field_class):
+    return field_class.init(SPECIES, field_order=2, seed=3, **HYPERS[field_class.__name__][1])
 
 
 def formaldehyde():
@@ -126,19 +135,20 @@ def test_born_charges_sum_to_zero(model, structure):
     assert np.abs(neutral.sum(axis=0)).max() < 1e-14
 
 
-def test_field_order_zero_is_nequip():
-    """field_order 0 is NequIP (same weights for the same seed, no field response); any order at
-    zero field gives NequIP's energy."""
+def test_field_order_zero_is_the_plain_model(field_class):
+    """field_order 0 is NequIP / MACE (same weights for the same seed, no field response); any order
+    at zero field gives the plain model's energy."""
     atoms = formaldehyde()
-    nequip = pf.models.NequIP.init(SPECIES, seed=3, **HYPER)
-    g = graph(nequip, atoms)
-    e_nequip = jax.jit(lambda m, g: m.energy(g))(nequip, g)
-    plain = pf.models.FieldNequIP.init(SPECIES, field_order=0, seed=3, **HYPER)
-    assert dielectric.field_response(plain, g, FIELD, order=1).energy == pytest.approx(float(e_nequip), abs=1e-12)
+    plain_class, hyper = HYPERS[field_class.__name__]
+    base = plain_class.init(SPECIES, seed=3, **hyper)
+    g = graph(base, atoms)
+    e_base = jax.jit(lambda m, g: m.energy(g))(base, g)
+    plain = field_class.init(SPECIES, field_order=0, seed=3, **hyper)
+    assert dielectric.field_response(plain, g, FIELD, order=1).energy == pytest.approx(float(e_base), abs=1e-12)
     for response in (dielectric.dipole, dielectric.polarizability, dielectric.born_charges):
         assert not np.any(response(plain, g, FIELD))
-    second = pf.models.FieldNequIP.init(SPECIES, field_order=2, seed=3, **HYPER)
-    assert dielectric.field_response(second, g, None, order=0).energy == pytest.approx(float(e_nequip), abs=1e-12)
+    second = field_class.init(SPECIES, field_order=2, seed=3, **hyper)
+    assert dielectric.field_response(second, g, None, order=0).energy == pytest.approx(float(e_base), abs=1e-12)
 
 
 def test_save_and_load_round_trip(model, tmp_path):
@@ -146,7 +156,7 @@ def test_save_and_load_round_trip(model, tmp_path):
     path = tmp_path / "field.npz"
     model.save(path)
     loaded = pf.models.load(path)
-    assert type(loaded) is pf.models.FieldNequIP and loaded.config == model.config and loaded.field_order == 2
+    assert type(loaded) is type(model) and loaded.config == model.config and loaded.field_order == 2
     assert jax.tree_util.tree_all(jax.tree_util.tree_map(np.array_equal, loaded.params, model.params))
     g = graph(model, formaldehyde())
     r0, r1 = (dielectric.field_response(m, g, FIELD, order=0) for m in (model, loaded))
@@ -157,7 +167,7 @@ def test_save_and_load_round_trip(model, tmp_path):
     assert atoms.get_potential_energy() == pytest.approx(float(dielectric.field_response(model, g).energy), abs=1e-10)
 
 
-def test_bad_field_and_field_order(model):
+def test_bad_field_and_field_order(model, field_class):
     g = graph(model, formaldehyde())
     for field in (np.zeros(2), np.zeros((1, 3)), np.zeros((3, 3))):
         with pytest.raises(ValueError, match=r"shape \(3,\)"):
@@ -166,4 +176,4 @@ def test_bad_field_and_field_order(model):
             model.energy(g, field)
     for order in (3, -1):
         with pytest.raises(ValueError, match="field_order must be one of"):
-            pf.models.FieldNequIP.init(SPECIES, field_order=order, **HYPER)
+            field_class.init(SPECIES, field_order=order, **HYPERS[field_class.__name__][1])

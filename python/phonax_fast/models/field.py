@@ -1,0 +1,110 @@
+"""The uniform electric field as a model input, shared by the field models (FieldNequIP, FieldMACE).
+
+The field E (3,) in V/Å is an l = 1 odd irrep (1o), a polar vector. With field order k the field
+features are f = E (k ≥ 1) ⊕ [E ⊗ E]_{0e+2e} (k = 2: |E|² and the traceless quadratic). A field
+model combines each layer's node features x and its aggregated message m with f by a tensor
+product, ``field_product``, and maps that linearly into what the layer adds up, so each layer is
+a polynomial of degree ≤ k in E given its inputs (the nonlinearities make U non-polynomial across
+layers); field order 0 is the plain model.
+"""
+
+from __future__ import annotations
+
+import e3nn_jax as e3nn
+import jax
+import jax.numpy as jnp
+
+from ..graphs.graph import Graph
+from .base import EnergyModel
+from .layers import init_linear, linear
+
+FIELD_ORDERS = (0, 1, 2)
+
+
+def check_field_order(order) -> None:
+    """ValueError unless ``order`` is one of :data:`FIELD_ORDERS`."""
+    if order not in FIELD_ORDERS:
+        raise ValueError(f"field_order must be one of {FIELD_ORDERS}, not {order!r}")
+
+
+def as_field(field, dtype, n_nodes: int | None = None) -> jnp.ndarray:
+    """The electric field as a (3,) Cartesian array of ``dtype`` in V/Å (zeros for None), or, when
+    ``n_nodes`` is given, also as (n_nodes, 3): one field per node (a training batch of structures
+    in different fields).
+
+    Raises ValueError for any other shape."""
+    if field is None:
+        return jnp.zeros(3, dtype)
+    field = jnp.asarray(field, dtype)
+    if field.shape != (3,) and (n_nodes is None or field.shape != (n_nodes, 3)):
+        per_node = "" if n_nodes is None else f" or ({n_nodes}, 3) per node"
+        raise ValueError(f"the electric field must be a Cartesian vector of shape (3,){per_node} in V/Å, "
+                         f"not shape {field.shape}")
+    return field
+
+
+def field_features(field: jnp.ndarray, order: int) -> e3nn.IrrepsArray:
+    """f(E): 1o (order ≥ 1) ⊕ 0e + 2e of E ⊗ E (order 2), for a (3,) or (n_nodes, 3) field; (1o | 1o+0e+2e)."""
+    e = e3nn.IrrepsArray("1o", field)
+    return e if order == 1 else e3nn.concatenate([e, e3nn.tensor_product(e, e, filter_ir_out=["0e", "2e"])])
+
+
+def field_product(x: e3nn.IrrepsArray, m: e3nn.IrrepsArray, f: e3nn.IrrepsArray, keep) -> e3nn.IrrepsArray:
+    """(x ⊕ m) ⊗ f per node, kept to the irreps of ``keep``."""
+    per_node = f if len(f.shape) == 2 else f[None]
+    return e3nn.tensor_product(e3nn.concatenate([x, m]).regroup(), per_node, filter_ir_out=list(keep))
+
+
+def add_field_weights(params: dict, config, key, layer_irreps) -> dict:
+    """``params`` with one linear map per layer (``layers[t]["field"]``) from the field product of
+    that layer's (input, message) irreps to the irreps its term is added to; ``layer_irreps`` lists
+    (input irreps, message irreps, target irreps) per layer. Unchanged for field_order 0."""
+    if config.field_order == 0:
+        return params
+    f = field_features(jnp.zeros(3), config.field_order)
+    keys = jax.random.split(jax.random.fold_in(key, 1), config.num_layers)
+    for k, layer, (irreps_in, message, target) in zip(keys, params["layers"], layer_irreps):
+        product = field_product(e3nn.zeros(irreps_in, (1,)), e3nn.zeros(message, (1,)), f, target)
+        layer["field"] = init_linear(k, product.irreps, target)
+    return params
+
+
+def in_field(node_energies, config, params: dict, graph: Graph, field) -> jnp.ndarray:
+    """``node_energies(config, params, graph, layer_term)`` of the plain model with each layer's field
+    term linear((x ⊕ m) ⊗ f) added through its ``layer_term`` hook; the plain model at field_order 0."""
+    if config.field_order == 0:
+        return node_energies(config, params, graph)
+    f = field_features(as_field(field, graph.positions.dtype, graph.num_nodes), config.field_order)
+
+    def field_term(t, layer, x, m, target):
+        return linear(layer["field"], field_product(x, m, f, target), target)
+
+    return node_energies(config, params, graph, field_term)
+
+
+class FieldModel(EnergyModel):
+    """An energy model in a uniform electric field: its ``energy_function(config, params, graph,
+    field)`` takes the field, and so does every method here ((3,) V/Å, or (n_nodes, 3) per node;
+    default zero). The model therefore works wherever an energy model does (calculator, phonons,
+    training) at zero field; the field derivatives (polarization, polarizability, Born charges)
+    are in :mod:`phonax_fast.dielectric`. The config has a ``field_order``."""
+
+    @property
+    def field_order(self) -> int:
+        return int(self.config.field_order)
+
+    def apply(self, params: dict, graph: Graph, field=None) -> jnp.ndarray:
+        """(n_nodes,) atomic energies in eV for weights ``params`` in the field ``field`` ((3,) V/Å)."""
+        return type(self).energy_function(self.config, params, graph, field)
+
+    def node_energies(self, graph: Graph, field=None) -> jnp.ndarray:
+        """(n_nodes,) atomic energies in eV in the field ``field`` ((3,) V/Å)."""
+        return self.apply(self.params, graph, field)
+
+    def energy(self, graph: Graph, field=None) -> jnp.ndarray:
+        """Σ_k energy_weights_k · ε_k in eV in the field ``field`` ((3,) V/Å)."""
+        return jnp.dot(graph.energy_weights, self.apply(self.params, graph, field))
+
+
+__all__ = ["FIELD_ORDERS", "FieldModel", "add_field_weights", "as_field", "check_field_order", "field_features",
+           "field_product", "in_field"]
