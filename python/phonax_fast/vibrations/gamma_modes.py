@@ -78,8 +78,7 @@ def gamma_modes(fcs: ForceConstants, dipole_derivatives, polarizability_derivati
         dipole_derivatives: (N, 3, 3) dP/dx [i, β, α] in e (the Born charges, last axes swapped).
         polarizability_derivatives: (N, 3, 3, 3) dα/dx [i, β, α, γ] in e·Å/V, or None.
     """
-    d = np.asarray(fcs.dynamical_matrices(np.zeros((1, 3)))[0])
-    d = 0.5 * (d + d.conj().T).real  # at Γ the analytic part is real
+    d = np.asarray(fcs.dynamical_matrices(np.zeros((1, 3)))[0]).real  # Hermitian already; real at Γ
     eigenvalues, vectors = np.linalg.eigh(d)
     masses = np.asarray(fcs.masses, dtype=float)
     acoustic = np.zeros(len(eigenvalues), bool)
