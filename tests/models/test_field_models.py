@@ -1,7 +1,8 @@
 """FieldNequIP and FieldMACE (NequIP and MACE in a uniform electric field) and their dielectric
 responses (phonax_fast.dielectric): finite differences, E(3) equivariance with reflections, the
-field_order 0 limit, the model file, bad input; every test runs on both models (FieldMACE's in the
-slow tier: its products compile for longer)."""
+field_order 0 limit, the read-out coupling's polynomial in E, the model file, bad input; every test
+runs on both models and both field couplings ("layers", "readout"); FieldMACE's and the read-out
+coupling's are in the slow tier (each case compiles its products for 10–30 s)."""
 
 import jax
 import numpy as np
@@ -26,9 +27,10 @@ def field_class(request):
     return getattr(pf.models, request.param)
 
 
-@pytest.fixture(scope="module")
-def model(field_class):
-    return field_class.init(SPECIES, field_order=2, seed=3, **HYPERS[field_class.__name__][1])
+@pytest.fixture(scope="module", params=["layers", pytest.param("readout", marks=pytest.mark.slow)])
+def model(field_class, request):
+    return field_class.init(SPECIES, field_order=2, field_coupling=request.param, seed=3,
+                            **HYPERS[field_class.__name__][1])
 
 
 def formaldehyde():
@@ -147,8 +149,33 @@ def test_field_order_zero_is_the_plain_model(field_class):
     assert dielectric.field_response(plain, g, FIELD, order=1).energy == pytest.approx(float(e_base), abs=1e-12)
     for response in (dielectric.dipole, dielectric.polarizability, dielectric.born_charges):
         assert not np.any(response(plain, g, FIELD))
-    second = field_class.init(SPECIES, field_order=2, seed=3, **hyper)
-    assert dielectric.field_response(second, g, None, order=0).energy == pytest.approx(float(e_base), abs=1e-12)
+    for coupling in ("layers", "readout"):
+        second = field_class.init(SPECIES, field_order=2, field_coupling=coupling, seed=3, **hyper)
+        assert dielectric.field_response(second, g, None, order=0).energy == pytest.approx(float(e_base), abs=1e-12)
+
+
+@pytest.mark.parametrize("order", [1, 2])
+def test_readout_coupling_is_a_polynomial_of_the_field_order(field_class, order):
+    """With the read-out coupling U(x, E) = U(x) − p·E − ½E·a·E truncated at ``order``: finite
+    differences of U along sE, s = 0…3, of degree order + 1 vanish (to rounding), the one of degree
+    ``order`` does not; α is 0 at order 1 and the same at every field at order 2. The layer coupling,
+    for contrast, has a polarizability already at order 1."""
+    hyper = HYPERS[field_class.__name__][1]
+    readout = field_class.init(SPECIES, field_order=order, field_coupling="readout", seed=3, **hyper)
+    g = graph(readout, formaldehyde())
+    u = [float(dielectric.field_response(readout, g, s * 10 * FIELD, order=0).energy) for s in range(4)]
+    differences = [u, np.diff(u), np.diff(u, 2), np.diff(u, 3)]
+    assert np.abs(differences[order + 1]).max() < 1e-10 * max(abs(x) for x in u)
+    assert np.abs(differences[order]).max() > 1e-4
+    alpha = [dielectric.polarizability(readout, g, e) for e in (None, FIELD, -3 * FIELD)]
+    if order == 1:
+        assert not np.any(alpha[0]) and not np.any(alpha[1])
+    else:
+        assert np.abs(alpha[0]).max() > 1e-3
+        for a in alpha[1:]:
+            np.testing.assert_allclose(a, alpha[0], rtol=0, atol=1e-12 * np.abs(alpha[0]).max())
+    layers = field_class.init(SPECIES, field_order=1, field_coupling="layers", seed=3, **hyper)
+    assert np.abs(dielectric.polarizability(layers, g, FIELD)).max() > 1e-6
 
 
 def test_save_and_load_round_trip(model, tmp_path):
@@ -157,6 +184,7 @@ def test_save_and_load_round_trip(model, tmp_path):
     model.save(path)
     loaded = pf.models.load(path)
     assert type(loaded) is type(model) and loaded.config == model.config and loaded.field_order == 2
+    assert loaded.config.field_coupling == model.config.field_coupling
     assert jax.tree_util.tree_all(jax.tree_util.tree_map(np.array_equal, loaded.params, model.params))
     g = graph(model, formaldehyde())
     r0, r1 = (dielectric.field_response(m, g, FIELD, order=0) for m in (model, loaded))
@@ -177,3 +205,5 @@ def test_bad_field_and_field_order(model, field_class):
     for order in (3, -1):
         with pytest.raises(ValueError, match="field_order must be one of"):
             field_class.init(SPECIES, field_order=order, **HYPERS[field_class.__name__][1])
+    with pytest.raises(ValueError, match="field_coupling must be one of"):
+        field_class.init(SPECIES, field_coupling="gates", **HYPERS[field_class.__name__][1])

@@ -9,6 +9,8 @@ hidden irreps and added to MACE's message:
 The higher-order products B_ν of the next layer then carry E nonlinearly, as the gates do in
 FieldNequIP. The rest is MACE's, with MACE's parameters: k = 0 is exactly MACE, and at E = 0
 any k gives the MACE energy of the same base weights. Energies in eV, lengths in Å, fields in V/Å.
+With ``field_coupling="readout"`` the layers are the plain model's and the field enters only the
+read-out, as the perturbative expansion U − Σ p_i·E − ½ Σ E·a_i·E (:mod:`.field`).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import jax.numpy as jnp
 
 from ..graphs.graph import Graph
 from .base import register_model
-from .field import FieldModel, add_field_weights, check_field_order, in_field
+from .field import FieldModel, add_field_weights, check_field_config, in_field
 from .mace import MACEConfig, _input_irreps
 from .mace import init_params as mace_init_params
 from .mace import node_energies as mace_node_energies
@@ -27,21 +29,24 @@ from .mace import node_energies as mace_node_energies
 
 @dataclass(frozen=True)
 class FieldMACEConfig(MACEConfig):
-    """MACE's hyper-parameters and ``field_order`` (0, 1 or 2): the highest power of E in a layer."""
+    """MACE's hyper-parameters, ``field_order`` (0, 1 or 2: the highest power of E in a layer, or
+    in U for the read-out coupling) and ``field_coupling`` ("layers" or "readout", :mod:`.field`)."""
 
     field_order: int = 2
+    field_coupling: str = "layers"
 
     def __post_init__(self):
         super().__post_init__()
-        check_field_order(self.field_order)
+        check_field_config(self)
 
 
 def init_params(config: FieldMACEConfig, key) -> dict:
-    """MACE's random parameters for ``key`` plus one linear map per layer (``layers[t]["field"]``)
-    from the field product to the hidden irreps (none for field_order 0)."""
+    """MACE's random parameters for ``key`` plus the field's weights (none for field_order 0):
+    one linear map per layer (``layers[t]["field"]``) from the field product to the hidden irreps, or for
+    the read-out coupling one (``field_readout``) from the last features times the field to a scalar."""
     hidden = config.hidden_irreps
     layers = [(_input_irreps(config, t), hidden, hidden) for t in range(config.num_layers)]
-    return add_field_weights(mace_init_params(config, key), config, key, layers)
+    return add_field_weights(mace_init_params(config, key), config, key, layers, hidden)
 
 
 def node_energies(config: FieldMACEConfig, params: dict, graph: Graph, field=None) -> jnp.ndarray:

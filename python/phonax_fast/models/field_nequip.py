@@ -9,6 +9,8 @@ so each layer's pre-activation is a polynomial of degree ≤ k in E given its in
 make U non-polynomial across layers). The rest (embedding, convolution, gate, readout) is
 NequIP's, with NequIP's parameters: k = 0 is exactly NequIP, and at E = 0 any k gives the NequIP
 energy of the same base weights. Energies in eV, lengths in Å, fields in V/Å.
+With ``field_coupling="readout"`` the layers are the plain model's and the field enters only the
+read-out, as the perturbative expansion U − Σ p_i·E − ½ Σ E·a_i·E (:mod:`.field`).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import jax.numpy as jnp
 
 from ..graphs.graph import Graph
 from .base import register_model
-from .field import FieldModel, add_field_weights, check_field_order, in_field
+from .field import FieldModel, add_field_weights, check_field_config, in_field
 from .nequip import NequIPConfig, _layer_irreps
 from .nequip import init_params as nequip_init_params
 from .nequip import node_energies as nequip_node_energies
@@ -27,18 +29,22 @@ from .nequip import node_energies as nequip_node_energies
 
 @dataclass(frozen=True)
 class FieldNequIPConfig(NequIPConfig):
-    """NequIP's hyper-parameters and ``field_order`` (0, 1 or 2): the highest power of E in a layer."""
+    """NequIP's hyper-parameters, ``field_order`` (0, 1 or 2: the highest power of E in a layer, or
+    in U for the read-out coupling) and ``field_coupling`` ("layers" or "readout", :mod:`.field`)."""
 
     field_order: int = 2
+    field_coupling: str = "layers"
 
     def __post_init__(self):
-        check_field_order(self.field_order)
+        check_field_config(self)
 
 
 def init_params(config: FieldNequIPConfig, key) -> dict:
-    """NequIP's random parameters for ``key`` plus one linear map per layer (``layers[t]["field"]``)
-    from the field product to the gate input (none for field_order 0)."""
-    return add_field_weights(nequip_init_params(config, key), config, key, _layer_irreps(config))
+    """NequIP's random parameters for ``key`` plus the field's weights (none for field_order 0):
+    one linear map per layer (``layers[t]["field"]``) from the field product to the gate input, or for
+    the read-out coupling one (``field_readout``) from the last features times the field to a scalar."""
+    return add_field_weights(nequip_init_params(config, key), config, key, _layer_irreps(config),
+                             config.hidden_irreps)
 
 
 def node_energies(config: FieldNequIPConfig, params: dict, graph: Graph, field=None) -> jnp.ndarray:

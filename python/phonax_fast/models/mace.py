@@ -122,11 +122,12 @@ def _channelwise_products(config: MACEConfig, a: e3nn.IrrepsArray) -> list[e3nn.
     return [p.axis_to_mul() for p in products]
 
 
-def node_energies(config: MACEConfig, params: dict, graph: Graph, layer_term=None) -> jnp.ndarray:
+def node_energies(config: MACEConfig, params: dict, graph: Graph, layer_term=None, readout_term=None) -> jnp.ndarray:
     """(n_nodes,) atomic energies in eV.
 
     ``layer_term(t, layer_params, x, a, hidden_irreps)``: an optional extra term of layer t's
-    message from its input features x and atomic basis a (the field model's hook)."""
+    message from its input features x and atomic basis a; ``readout_term(x)``: an optional
+    (n_nodes,) term added to the read-outs from the last layer's features x (the field model's hooks)."""
     n_nodes = graph.positions.shape[0]
     sh, basis, onehot, x = embed_graph(config, params["embedding"], graph)
     hidden = config.hidden_irreps
@@ -145,6 +146,8 @@ def node_energies(config: MACEConfig, params: dict, graph: Graph, layer_term=Non
             message = message + layer_term(t, layer, x, a, hidden)
         x = message
         out = out + linear(layer["readout"], x, "0e").array[:, 0]
+    if readout_term is not None:
+        out = out + readout_term(x)
     return params["scale"] * out + params["shift"][graph.species]
 
 

@@ -83,11 +83,12 @@ def init_params(config: NequIPConfig, key) -> dict:
     }
 
 
-def node_energies(config: NequIPConfig, params: dict, graph: Graph, layer_term=None) -> jnp.ndarray:
+def node_energies(config: NequIPConfig, params: dict, graph: Graph, layer_term=None, readout_term=None) -> jnp.ndarray:
     """(n_nodes,) atomic energies in eV.
 
     ``layer_term(t, layer_params, x, m, gate_irreps)``: an optional extra term of layer t's gate
-    input from its node features x and aggregated message m (the field model's hook)."""
+    input from its node features x and aggregated message m; ``readout_term(x)``: an optional
+    (n_nodes,) term added to the read-out of the last features x (the field model's hooks)."""
     n_nodes = graph.positions.shape[0]
     sh, basis, onehot, x = embed_graph(config, params["embedding"], graph)
     hidden = list(config.hidden_irreps.regroup())
@@ -104,6 +105,8 @@ def node_energies(config: NequIPConfig, params: dict, graph: Graph, layer_term=N
         new = gate(pre)
         x = x + new if new.irreps == x.irreps else new
     out = linear(params["readout"], x, "0e").array[:, 0]
+    if readout_term is not None:
+        out = out + readout_term(x)
     return params["scale"] * out + params["shift"][graph.species]
 
 

@@ -21,7 +21,8 @@ Example (every key but ``model`` and ``data.train`` is optional)::
           # born: BORN          # polar crystals: also the primitive cell labelled with the BORN file's
                                 # Born charges and polarizability (e·Å²/V, from ε∞), for field models
         - extxyz: more.xyz      # energies, forces, stress; Hessians in info["hessian"] (eV/Å², 3N×3N);
-                                # for field models (FieldNequIP or FieldMACE, field_order: 0/1/2) also
+                                # for field models (FieldNequIP or FieldMACE, field_order: 0/1/2,
+                                # field_coupling: layers/readout) also
                                 # info["field"] (V/Å), info["dipole"], info["polarizability"] and
                                 # arrays["born_charges"] (see data.FIELD_LABELS)
         - npz: molecules.npz    # numbers, positions[, energy, forces, hessian] (see data.read_npz)
