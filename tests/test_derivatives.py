@@ -191,6 +191,27 @@ def test_hessian_products_along_directions_match_jax_hessian(model):
     assert timing.compile_seconds > 0 and timing.execute_seconds > 0
 
 
+def test_linearised_products_after_the_first_block(model, monkeypatch):
+    """When the blocks left pay for compiling again (forced here: no compile cost), blocks after the
+    first apply the linearised gradient (primal pass once); a second, warm call linearises from the
+    first block. Both give the same rows as jax.hessian."""
+    graph = graph_of(model, water())
+    n = graph.num_nodes
+    reference = np.asarray(_full_hessian(model, graph)).reshape(3 * n, n, 3)
+    monkeypatch.setattr(d, "OPTIMIZED_COMPILE_COST", 0.0)
+    monkeypatch.setattr(d, "_COMPILED", {})
+    compiled = d._compiled
+    asked = []
+    monkeypatch.setattr(d, "_compiled", lambda fn, *args: asked.append(fn) or compiled(fn, *args))
+    coords = np.arange(3 * n)[::-1]
+    for run in ("cold", "warm"):
+        asked.clear()
+        rows = d.hessian_rows(model, graph, coords, block_size=2)
+        np.testing.assert_allclose(rows, reference[coords], atol=1e-10, err_msg=run)
+        assert asked[0] is (d._hessian_block if run == "cold" else d._linear_block), run
+        assert any(key[0] is d._linear_block for key in d._COMPILED), run
+
+
 def test_hessian_vector_products_of_a_masked_energy(model):
     graph = graph_of(model, crystal())._replace(energy_weights=jnp.asarray([1.0, 0.0, 1.0, 0.0]))
     n = graph.num_nodes

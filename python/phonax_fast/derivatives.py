@@ -161,12 +161,31 @@ def _hessian_block(model, graph: Graph, tangents: jnp.ndarray) -> jnp.ndarray:
     return hessian_vector_products(model, model.params, graph, tangents)
 
 
+@jax.jit
+def _gradient_linearization(model, graph: Graph):
+    """v ↦ H v at ``graph.positions``: ``jax.linearize`` of the energy's gradient, a
+    ``jax.tree_util.Partial`` that holds the primal pass's residuals, so that every block of
+    products (:func:`_linear_block`) skips the primal (forward and backward) pass."""
+
+    def gradient(x):
+        return jax.grad(lambda y: energy(model, model.params, graph._replace(positions=y)))(x)
+
+    return jax.linearize(gradient, graph.positions)[1]
+
+
+@jax.jit
+def _linear_block(linear, tangents: jnp.ndarray) -> jnp.ndarray:
+    """(B, n, 3) products of the linearised gradient ``linear`` with the (B, n, 3) tangents."""
+    return jax.vmap(linear)(tangents)
+
+
 QUICK_COMPILE = {"xla_backend_optimization_level": 0}
 """XLA options of the first compilation of a block function: about half the compile time of the
 default; the compiled function runs 1.3–1.7× slower (NequIP models on the CPU, measured)."""
 OPTIMIZED_SAVING, OPTIMIZED_COMPILE_COST = 0.3, 2.0
-"""After the first block, the function is compiled again with XLA's default optimisation when the
-blocks left would save more (this fraction of their time) than it costs (this × the quick compile)."""
+"""After the first block, the linearised products are compiled with XLA's default optimisation
+(:func:`hessian_products`) when the blocks left would save more (this fraction of their time) than
+it costs (this × the first block's quick compile)."""
 
 MAX_BLOCK = 32
 """Most tangents per block: beyond it the per-product time no longer falls (benchmarks/bench_hessian_blocks.py)."""
@@ -215,11 +234,17 @@ def hessian_products(model, graph: Graph, atoms, directions, block_size: int | N
     one atom each: node ``atoms[k]`` along ``directions[k]`` (Cartesian (3,), unit length for a row
     of the Hessian), i.e. Σ_α d_α ∂²E/∂x_{aα} ∂x.
 
-    Blocks of tangents are vmapped (:func:`hessian_vector_products`); the graph is padded to a
-    size bucket (``graphs.pad_graph``) and the last block with repeats of its last tangent, so
-    similar graphs and every block share one compiled function. The function is compiled ahead of
-    the first block, so compilation and execution are timed apart (``timing``): quickly
-    (``QUICK_COMPILE``) and, when many blocks are left after the first, once more fully optimised.
+    Blocks of tangents are vmapped, each a forward-over-reverse pass (:func:`hessian_vector_products`).
+    The graph is padded to a size bucket (``graphs.pad_graph``) and the last block with repeats of
+    its last tangent, so similar graphs and every block share one compiled function. It is compiled
+    ahead of the first block, so compilation and execution are timed apart (``timing``), and quickly
+    (``QUICK_COMPILE``). When enough blocks are left after the first to pay for compiling again
+    (``OPTIMIZED_SAVING``, ``OPTIMIZED_COMPILE_COST``), the rest are linearised products instead,
+    fully optimised: the gradient is linearised once (``jax.linearize``: one primal forward and
+    backward pass, whose residuals stay in memory) and each block applies that linear map, so the
+    primal pass is no longer repeated per block (10–30 % less per product for a 4-layer model,
+    ``benchmarks/bench_hessian_blocks.py``). A warm run (this graph's functions compiled before in
+    this process) linearises from the first block.
 
     Args:
         model: an energy model (pytree with ``apply`` and ``params``), float64 recommended.
@@ -250,9 +275,19 @@ def hessian_products(model, graph: Graph, atoms, directions, block_size: int | N
         tangents[np.arange(bs), atoms[k]] = directions[k]
         return jnp.asarray(tangents)
 
+    def linearised(compiled_linearization):
+        """The linear map v ↦ H v: the primal pass, run once (timed as execution)."""
+        start = time.perf_counter()
+        linear = jax.block_until_ready(compiled_linearization(model, padded))
+        timing.execute_seconds += time.perf_counter() - start
+        return (linear,)
+
+    # several blocks whose linearised products were compiled before (a warm run): linearise right away
+    warm = _cached(_gradient_linearization, model, padded) if len(atoms) > bs else None
+    prefix, block_fn = (linearised(warm), _linear_block) if warm is not None else ((model, padded), _hessian_block)
     while True:  # compile quickly; halve the block while XLA's own estimate of its memory does not fit
         start = time.perf_counter()
-        lowered, compiled, quick_seconds = _compiled_block(model, padded, block_tangents(0))
+        lowered, compiled, quick_seconds = _compiled(block_fn, *prefix, block_tangents(0))
         timing.compile_seconds += time.perf_counter() - start
         need = _compiled_bytes(compiled)
         if bs == 1 or need <= free_memory():
@@ -264,13 +299,18 @@ def hessian_products(model, graph: Graph, atoms, directions, block_size: int | N
         for k, first in enumerate(range(0, len(atoms), bs)):
             stop = min(first + bs, len(atoms))
             start = time.perf_counter()
-            products = np.asarray(compiled(model, padded, block_tangents(first)))[: stop - first, :n]
+            products = np.asarray(compiled(*prefix, block_tangents(first)))[: stop - first, :n]
             elapsed = time.perf_counter() - start
             timing.execute_seconds += elapsed
             timing.blocks += 1
             if k == 0 and lowered is not None and (n_blocks - 1) * OPTIMIZED_SAVING * elapsed > OPTIMIZED_COMPILE_COST * quick_seconds:
-                start = time.perf_counter()  # enough blocks left to pay for XLA's full optimisation
-                compiled = _optimized_block(model, padded, block_tangents(0), lowered)
+                # enough blocks left to pay for compiling again: the linearised products, fully optimised
+                start = time.perf_counter()
+                _, linearization, _ = _compiled(_gradient_linearization, model, padded)
+                timing.compile_seconds += time.perf_counter() - start
+                prefix, block_fn = linearised(linearization), _linear_block
+                start = time.perf_counter()
+                compiled = _optimized(block_fn, block_fn.lower(*prefix, block_tangents(0)), *prefix, block_tangents(0))
                 timing.compile_seconds += time.perf_counter() - start
             if on_block:
                 on_block(slice(first, stop), products)
@@ -280,15 +320,15 @@ def hessian_products(model, graph: Graph, atoms, directions, block_size: int | N
     return out
 
 
-_COMPILED: dict = {}  # (_signature) → compiled block function
+_COMPILED: dict = {}  # (_signature) → compiled function
 _COMPILED_KEEP = 8
 
 
-def _signature(model, graph, tangents, optimized: bool):
-    """What a compiled block function depends on: the arguments' tree structure (model class and
+def _signature(fn, args, optimized: bool):
+    """What a compiled function of ``fn`` depends on: the arguments' tree structure (model class and
     hyper-parameters, graph pruning) and leaf shapes and dtypes."""
-    leaves, structure = jax.tree_util.tree_flatten((model, graph, tangents))
-    return structure, tuple((x.shape, x.dtype.name) for x in leaves), optimized
+    leaves, structure = jax.tree_util.tree_flatten(args)
+    return fn, structure, tuple((x.shape, x.dtype.name) for x in leaves), optimized
 
 
 def _remember(key, compiled):
@@ -298,24 +338,28 @@ def _remember(key, compiled):
     return compiled
 
 
-def _compiled_block(model, graph, tangents):
-    """(lowered or None, compiled block function, seconds its quick compilation took): the best
+def _compiled(fn, *args):
+    """(lowered or None, compiled ``fn`` for ``args``, seconds its quick compilation took): the best
     version compiled before in this process for these shapes if any (lowered is then None), else a
     quick compilation (``QUICK_COMPILE``)."""
-    for optimized in (True, False):
-        found = _COMPILED.get(_signature(model, graph, tangents, optimized))
-        if found is not None:
-            return None, found, 0.0
-    lowered = _hessian_block.lower(model, graph, tangents)
+    found = _cached(fn, *args)
+    if found is not None:
+        return None, found, 0.0
+    lowered = fn.lower(*args)
     start = time.perf_counter()
     compiled = lowered.compile(QUICK_COMPILE)
     seconds = time.perf_counter() - start
-    return lowered, _remember(_signature(model, graph, tangents, False), compiled), seconds
+    return lowered, _remember(_signature(fn, args, False), compiled), seconds
 
 
-def _optimized_block(model, graph, tangents, lowered):
-    """The block function compiled with XLA's default (full) optimisation, remembered for reuse."""
-    return _remember(_signature(model, graph, tangents, True), lowered.compile())
+def _cached(fn, *args):
+    """``fn`` compiled for ``args`` before in this process (the fully optimised version if any), or None."""
+    return _COMPILED.get(_signature(fn, args, True)) or _COMPILED.get(_signature(fn, args, False))
+
+
+def _optimized(fn, lowered, *args):
+    """``fn`` compiled with XLA's default (full) optimisation, remembered for reuse."""
+    return _remember(_signature(fn, args, True), lowered.compile())
 
 
 def _compiled_bytes(compiled) -> int:
