@@ -216,8 +216,9 @@ def default_block_size(model, graph: Graph, n_rows: int, memory_budget: float | 
 class HessianTiming:
     """What one run of Hessian-vector products took (seconds), filled in by :func:`hessian_products`.
 
-    ``compile_seconds``: tracing and compiling the block function (or loading it from JAX's
-    persistent cache); ``execute_seconds``: running all blocks."""
+    ``compile_seconds``: tracing and compiling the block functions and the gradient's
+    linearisation (or loading them from JAX's persistent cache); ``execute_seconds``: running all
+    blocks and the linearisation's primal pass."""
 
     products: int = 0
     block_size: int = 0
