@@ -127,11 +127,12 @@ def hessian_vector_products(model, params, graph: Graph, tangents) -> jnp.ndarra
     """(K, n_nodes, 3) products H v_k of the Hessian H = ∂²E/∂x∂x (eV/Å²) of :func:`energy` with the
     (K, n_nodes, 3) ``tangents`` v_k, by forward over reverse; in eV/Å² per unit of v (eV/Å³ for v
     in Å). Each product costs about one gradient evaluation; H is never formed."""
+    return _forward_over_reverse(_position_gradient(model, params, graph), graph.positions, tangents)[1]
 
-    def gradient(x):
-        return jax.grad(lambda y: energy(model, params, graph._replace(positions=y)))(x)
 
-    return _forward_over_reverse(gradient, graph.positions, tangents)[1]
+def _position_gradient(model, params, graph: Graph):
+    """x ↦ ∂E/∂x (n_nodes, 3) eV/Å of :func:`energy` on ``graph`` with its positions replaced by x."""
+    return jax.grad(lambda x: energy(model, params, graph._replace(positions=x)))
 
 
 def batch_derivatives(model, params, graph: Graph, node_structure, n_structures: int, tangents):
@@ -166,11 +167,7 @@ def _gradient_linearization(model, graph: Graph):
     """v ↦ H v at ``graph.positions``: ``jax.linearize`` of the energy's gradient, a
     ``jax.tree_util.Partial`` that holds the primal pass's residuals, so that every block of
     products (:func:`_linear_block`) skips the primal (forward and backward) pass."""
-
-    def gradient(x):
-        return jax.grad(lambda y: energy(model, model.params, graph._replace(positions=y)))(x)
-
-    return jax.linearize(gradient, graph.positions)[1]
+    return jax.linearize(_position_gradient(model, model.params, graph), graph.positions)[1]
 
 
 @jax.jit
@@ -288,7 +285,7 @@ def hessian_products(model, graph: Graph, atoms, directions, block_size: int | N
     prefix, block_fn = (linearised(warm), _linear_block) if warm is not None else ((model, padded), _hessian_block)
     while True:  # compile quickly; halve the block while XLA's own estimate of its memory does not fit
         start = time.perf_counter()
-        lowered, compiled, quick_seconds = _compiled(block_fn, *prefix, block_tangents(0))
+        compiled, quick_seconds = _compiled(block_fn, *prefix, block_tangents(0))
         timing.compile_seconds += time.perf_counter() - start
         need = _compiled_bytes(compiled)
         if bs == 1 or need <= free_memory():
@@ -304,14 +301,14 @@ def hessian_products(model, graph: Graph, atoms, directions, block_size: int | N
             elapsed = time.perf_counter() - start
             timing.execute_seconds += elapsed
             timing.blocks += 1
-            if k == 0 and lowered is not None and (n_blocks - 1) * OPTIMIZED_SAVING * elapsed > OPTIMIZED_COMPILE_COST * quick_seconds:
+            if k == 0 and quick_seconds is not None and (n_blocks - 1) * OPTIMIZED_SAVING * elapsed > OPTIMIZED_COMPILE_COST * quick_seconds:
                 # enough blocks left to pay for compiling again: the linearised products, fully optimised
                 start = time.perf_counter()
-                _, linearization, _ = _compiled(_gradient_linearization, model, padded)
+                linearization, _ = _compiled(_gradient_linearization, model, padded)
                 timing.compile_seconds += time.perf_counter() - start
                 prefix, block_fn = linearised(linearization), _linear_block
                 start = time.perf_counter()
-                compiled = _optimized(block_fn, block_fn.lower(*prefix, block_tangents(0)), *prefix, block_tangents(0))
+                compiled = _optimized(block_fn, *prefix, block_tangents(0))
                 timing.compile_seconds += time.perf_counter() - start
             if on_block:
                 on_block(slice(first, stop), products)
@@ -340,17 +337,17 @@ def _remember(key, compiled):
 
 
 def _compiled(fn, *args):
-    """(lowered or None, compiled ``fn`` for ``args``, seconds its quick compilation took): the best
-    version compiled before in this process for these shapes if any (lowered is then None), else a
-    quick compilation (``QUICK_COMPILE``)."""
+    """(compiled ``fn`` for ``args``, seconds its quick compilation took): the best version compiled
+    before in this process for these shapes if any (seconds None), else a quick compilation
+    (``QUICK_COMPILE``)."""
     found = _cached(fn, *args)
     if found is not None:
-        return None, found, 0.0
+        return found, None
     lowered = fn.lower(*args)
     start = time.perf_counter()
     compiled = lowered.compile(QUICK_COMPILE)
     seconds = time.perf_counter() - start
-    return lowered, _remember(_signature(fn, args, False), compiled), seconds
+    return _remember(_signature(fn, args, False), compiled), seconds
 
 
 def _cached(fn, *args):
@@ -358,9 +355,9 @@ def _cached(fn, *args):
     return _COMPILED.get(_signature(fn, args, True)) or _COMPILED.get(_signature(fn, args, False))
 
 
-def _optimized(fn, lowered, *args):
-    """``fn`` compiled with XLA's default (full) optimisation, remembered for reuse."""
-    return _remember(_signature(fn, args, True), lowered.compile())
+def _optimized(fn, *args):
+    """``fn`` for ``args`` compiled with XLA's default (full) optimisation, remembered for reuse."""
+    return _remember(_signature(fn, args, True), fn.lower(*args).compile())
 
 
 def _compiled_bytes(compiled) -> int:

@@ -60,16 +60,20 @@ def field_features(field: jnp.ndarray, order: int) -> e3nn.IrrepsArray:
     return e if order == 1 else e3nn.concatenate([e, e3nn.tensor_product(e, e, filter_ir_out=["0e", "2e"])])
 
 
+def _node_product(x: e3nn.IrrepsArray, f: e3nn.IrrepsArray, keep) -> e3nn.IrrepsArray:
+    """x ⊗ f per node (f: one field for all nodes, or one per node), kept to the irreps of ``keep``."""
+    per_node = f if len(f.shape) == 2 else f[None]
+    return e3nn.tensor_product(x, per_node, filter_ir_out=list(keep))
+
+
 def field_product(x: e3nn.IrrepsArray, m: e3nn.IrrepsArray, f: e3nn.IrrepsArray, keep) -> e3nn.IrrepsArray:
     """(x ⊕ m) ⊗ f per node, kept to the irreps of ``keep``."""
-    per_node = f if len(f.shape) == 2 else f[None]
-    return e3nn.tensor_product(e3nn.concatenate([x, m]).regroup(), per_node, filter_ir_out=list(keep))
+    return _node_product(e3nn.concatenate([x, m]).regroup(), f, keep)
 
 
 def readout_product(x: e3nn.IrrepsArray, f: e3nn.IrrepsArray) -> e3nn.IrrepsArray:
     """x ⊗ f per node, kept to scalars (0e): p·E from x's 1o, |E|² and [E⊗E]₂·a from x's 0e and 2e."""
-    per_node = f if len(f.shape) == 2 else f[None]
-    return e3nn.tensor_product(x, per_node, filter_ir_out=["0e"])
+    return _node_product(x, f, ["0e"])
 
 
 def add_field_weights(params: dict, config, key, layer_irreps, readout_irreps) -> dict:
