@@ -1,15 +1,17 @@
-"""Cost per Hessian-vector product against the block size, with and without linearising the
-gradient once (issue 19): what ``derivatives.hessian_products`` does for one block (a vmapped
-forward-over-reverse pass, which repeats the primal pass per block) and for several (``jax.linearize``
-once, then the linear map per block).
+"""Cost per Hessian-vector product against the block size, three ways (issue 19): a vmapped
+forward-over-reverse pass with the tangents on every edge (which repeats the primal pass per
+block), the gradient linearised once (``jax.linearize``, then the linear map per block), and the
+moving edge group (``derivatives._moving_block``: the block's atoms' edges in a group of their
+own, the forward pass along it only; what ``derivatives.hessian_products`` does for periodic
+graphs).
 
     python -m benchmarks.bench_hessian_blocks [--repeat 3] [--blocks 1 2 4 8 16 32] [--model nequix|demo]
 
 Rattled Si (3×3×3 conventional, 216 atoms, 0.03 Å) unless ``--repeat`` says otherwise; the model
 is a random one of nequix-mp-1's shape (4 layers, 6 Å, l_max 3, 128 channels; float64) or the
 bundled demo model. Prints, per block size, seconds per product (execution only, the median of
-``--runs`` calls after a warm-up) of both ways, their ratio, the primal pass and the compile times,
-and checks that both give the same products (≤1e-10 relative).
+``--runs`` calls after a warm-up) of the three ways, the ratios, the primal pass and the compile
+times (all fully optimised), and checks that all give the same products (≤1e-10 relative).
 """
 
 from __future__ import annotations
@@ -34,14 +36,14 @@ def main() -> None:
 
     import phonax_fast as pf
     from phonax_fast import derivatives as d
-    from phonax_fast.graphs.neighbors import bucket_size, pad_graph, periodic_graph
+    from phonax_fast.graphs.neighbors import bucket_size, max_incident_edges, move_edges, pad_graph, periodic_graph
 
     atoms = bulk("Si", "diamond", a=5.43, cubic=True).repeat(args.repeat)
     atoms.rattle(0.03, seed=0)
     model = pf.models.Nequix.init(["Si"], seed=0) if args.model == "nequix" else pf.models.load("demo")
     graph = periodic_graph(atoms, model.cutoff, model.species)
-    padded = jax.tree_util.tree_map(jnp.asarray, pad_graph(graph, bucket_size(graph.num_nodes),
-                                                           bucket_size(graph.num_edges), model.cutoff))
+    padded_host = pad_graph(graph, bucket_size(graph.num_nodes), bucket_size(graph.num_edges), model.cutoff)
+    padded = jax.tree_util.tree_map(jnp.asarray, padded_host)
     print(f"{type(model).__name__} ({args.model}), {len(atoms)} atoms, {graph.num_edges} edges, "
           f"default block {d.default_block_size(model, graph, 3 * len(atoms))}")
 
@@ -58,25 +60,34 @@ def main() -> None:
     compile_linearization = time.perf_counter() - start
     linear, primal = timed(linearization, model, padded)
     print(f"linearisation (primal pass): compile {compile_linearization:.1f} s, run {primal:.3f} s")
-    print("| block | forward-over-reverse s/product | linearised s/product | ratio | compile f-o-r / linear s |")
-    print("|---:|---:|---:|---:|---:|")
+    print("| block | forward-over-reverse s/product | linearised s/product | moving group s/product | "
+          "f-o-r / moving | linearised / moving | compile f-o-r / linear / moving s |")
+    print("|---:|---:|---:|---:|---:|---:|---:|")
     rng = np.random.default_rng(0)
     for bs in args.blocks:
         tangents = np.zeros((bs, padded.num_nodes, 3))
-        tangents[np.arange(bs), rng.choice(len(atoms), bs), rng.integers(0, 3, bs)] = 1.0
+        nodes = rng.choice(len(atoms), bs)
+        tangents[np.arange(bs), nodes, rng.integers(0, 3, bs)] = 1.0
         tangents = jnp.asarray(tangents)
+        moved = jax.tree_util.tree_map(jnp.asarray, move_edges(padded_host, nodes, bs * max_incident_edges(graph),
+                                                               model.cutoff))
         start = time.perf_counter()
         block = d._hessian_block.lower(model, padded, tangents).compile()
         compile_block = time.perf_counter() - start
         start = time.perf_counter()
         linear_block = d._linear_block.lower(linear, tangents).compile()
         compile_linear = time.perf_counter() - start
+        start = time.perf_counter()
+        moving_block = d._moving_block.lower(model, moved, tangents).compile()
+        compile_moving = time.perf_counter() - start
         a, t_block = timed(block, model, padded, tangents)
         b, t_linear = timed(linear_block, linear, tangents)
-        error = float(np.abs(np.asarray(a) - np.asarray(b)).max() / np.abs(np.asarray(a)).max())
-        assert error <= 1e-10, error
-        print(f"| {bs} | {t_block / bs:.3f} | {t_linear / bs:.3f} | {t_block / t_linear:.2f} | "
-              f"{compile_block:.1f} / {compile_linear:.1f} |", flush=True)
+        c, t_moving = timed(moving_block, model, moved, tangents)
+        for other in (b, c):
+            error = float(np.abs(np.asarray(a) - np.asarray(other)).max() / np.abs(np.asarray(a)).max())
+            assert error <= 1e-10, error
+        print(f"| {bs} | {t_block / bs:.3f} | {t_linear / bs:.3f} | {t_moving / bs:.3f} | {t_block / t_moving:.2f} | "
+              f"{t_linear / t_moving:.2f} | {compile_block:.1f} / {compile_linear:.1f} / {compile_moving:.1f} |", flush=True)
 
 
 if __name__ == "__main__":

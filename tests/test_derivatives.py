@@ -212,6 +212,26 @@ def test_linearised_products_after_the_first_block(model, monkeypatch):
         assert any(key[0] is d._linear_block for key in d._COMPILED), run
 
 
+def test_moving_edge_group_on_a_larger_cell(model, monkeypatch):
+    """A cell where a block's atoms own few of the edges: every block moves its atoms' edges into a
+    group of their own (``_moving_block``); the rows equal jax.hessian's, cold and warm."""
+    atoms = silicon().repeat((2, 2, 2))
+    atoms.symbols[[1, 6]] = "C"
+    atoms.rattle(0.04, seed=5)
+    graph = graph_of(model, atoms)
+    n = graph.num_nodes
+    reference = np.asarray(_full_hessian(model, graph)).reshape(3 * n, n, 3)
+    compiled = d._compiled
+    asked = []
+    monkeypatch.setattr(d, "_compiled", lambda fn, *args: asked.append(fn) or compiled(fn, *args))
+    coords = np.array([0, 4, 5, 20, 3 * n - 1, 7, 31])  # 7 rows in blocks of 2: the last one padded
+    for run in ("cold", "warm"):
+        asked.clear()
+        rows = d.hessian_rows(model, graph, coords, block_size=2)
+        np.testing.assert_allclose(rows, reference[coords], atol=1e-10, err_msg=run)
+        assert asked == [d._moving_block], run
+
+
 def test_hessian_vector_products_of_a_masked_energy(model):
     graph = graph_of(model, crystal())._replace(energy_weights=jnp.asarray([1.0, 0.0, 1.0, 0.0]))
     n = graph.num_nodes

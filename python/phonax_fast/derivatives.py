@@ -30,7 +30,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .graphs.graph import Graph
-from .graphs.neighbors import bucket_size, pad_graph
+from .graphs.neighbors import bucket_size, max_incident_edges, move_edges, pad_graph
 from .progress import progress_bar
 from .resources import free_memory
 
@@ -163,6 +163,18 @@ def _hessian_block(model, graph: Graph, tangents: jnp.ndarray) -> jnp.ndarray:
 
 
 @jax.jit
+def _moving_block(model, graph: Graph, tangents: jnp.ndarray) -> jnp.ndarray:
+    """(B, n, 3) Hessian-vector products of the model's energy with the (B, n, 3) tangents on a
+    graph whose moving group holds every edge the tangents move (``graphs.neighbors.move_edges``):
+    forward (along the group's offsets) over reverse (the positions), so the tangents flow through
+    the moving group's edges only, not through the zeros of every other edge."""
+    def gradient(offsets):
+        return _position_gradient(model, model.params, graph._replace(offsets=offsets))(graph.positions)
+
+    return _forward_over_reverse(gradient, jnp.zeros_like(graph.positions), tangents)[1]
+
+
+@jax.jit
 def _gradient_linearization(model, graph: Graph):
     """v ↦ H v at ``graph.positions``: ``jax.linearize`` of the energy's gradient, a
     ``jax.tree_util.Partial`` that holds the primal pass's residuals, so that every block of
@@ -202,11 +214,19 @@ def tangent_bytes(model, graph: Graph) -> int:
     return max(graph.num_edges, 1) * model.num_layers * hidden_features(model) * BYTES_PER_EDGE_FEATURE
 
 
-def default_block_size(model, graph: Graph, n_rows: int, memory_budget: float | None = None) -> int:
+MOVING_TANGENT_SHARE = 0.5
+"""Memory of a tangent along a moving edge group (:func:`_moving_block`) as a share of
+:func:`tangent_bytes`: XLA's memory analysis gives 0.9 GiB per tangent against 2.3 GiB estimated
+(the nequix-shaped model on a 448-atom cell, 27,008 edges)."""
+
+
+def default_block_size(model, graph: Graph, n_rows: int, memory_budget: float | None = None,
+                       share: float = 1.0) -> int:
     """Tangents per block: as many as fit ``memory_budget`` bytes (default: a quarter of the free
-    memory, at most 8 GiB) by :func:`tangent_bytes`, at most ``MAX_BLOCK`` and ``n_rows``."""
+    memory, at most 8 GiB) by ``share`` × :func:`tangent_bytes` each, at most ``MAX_BLOCK`` and
+    ``n_rows``."""
     budget = min(free_memory() / 4, 8 * 2**30) if memory_budget is None else memory_budget
-    return int(np.clip(budget // tangent_bytes(model, graph), 1, max(1, min(n_rows, MAX_BLOCK))))
+    return int(np.clip(budget // (share * tangent_bytes(model, graph)), 1, max(1, min(n_rows, MAX_BLOCK))))
 
 
 @dataclass
@@ -232,17 +252,24 @@ def hessian_products(model, graph: Graph, atoms, directions, block_size: int | N
     one atom each: node ``atoms[k]`` along ``directions[k]`` (Cartesian (3,), unit length for a row
     of the Hessian), i.e. Σ_α d_α ∂²E/∂x_{aα} ∂x.
 
-    Blocks of tangents are vmapped, each a forward-over-reverse pass (:func:`hessian_vector_products`).
+    Blocks of tangents are vmapped, each a forward-over-reverse pass. A tangent that moves one atom
+    changes only that atom's edges, so where the model evaluates edge groups apart
+    (``EnergyModel.evaluates_edge_groups``), the graph is not a pruned cluster, a block's atoms own
+    at most half the edges and there is more than one block, each block moves its atoms' edges
+    into a group of their own (``graphs.neighbors.move_edges``) and the forward pass runs along
+    that group only (:func:`_moving_block`): 30–50 % less per product for a 4-layer model than the
+    other ways (``benchmarks/bench_hessian_blocks.py``), for ~50 % more compile time. Otherwise,
+    when enough blocks are left after the first to pay for compiling again, the rest are products
+    of the gradient linearised once (``jax.linearize``: the primal forward and backward pass run
+    once, their residuals kept in memory), which skip repeating the primal pass per block.
+
     The graph is padded to a size bucket (``graphs.pad_graph``) and the last block with repeats of
     its last tangent, so similar graphs and every block share one compiled function. It is compiled
     ahead of the first block, so compilation and execution are timed apart (``timing``), and quickly
-    (``QUICK_COMPILE``). When enough blocks are left after the first to pay for compiling again
-    (``OPTIMIZED_SAVING``, ``OPTIMIZED_COMPILE_COST``), the rest are linearised products instead,
-    fully optimised: the gradient is linearised once (``jax.linearize``: one primal forward and
-    backward pass, whose residuals stay in memory) and each block applies that linear map, so the
-    primal pass is no longer repeated per block (10–30 % less per product for a 4-layer model,
-    ``benchmarks/bench_hessian_blocks.py``). A warm run (this graph's functions compiled before in
-    this process) linearises from the first block.
+    (``QUICK_COMPILE``); after the first block it is compiled again fully optimised when the blocks
+    left would pay for it (``OPTIMIZED_SAVING``, ``OPTIMIZED_COMPILE_COST``). A warm run (this
+    graph's functions compiled before in this process) uses the best compiled version from the
+    first block.
 
     Args:
         model: an energy model (pytree with ``apply`` and ``params``), float64 recommended.
@@ -262,10 +289,19 @@ def hessian_products(model, graph: Graph, atoms, directions, block_size: int | N
     n = graph.num_nodes
     bs = block_size or default_block_size(model, graph, len(atoms))
     padded = pad_graph(graph, bucket_size(n), bucket_size(graph.num_edges), model.cutoff)
-    padded = jax.tree_util.tree_map(jnp.asarray, padded)
+    on_device = jax.tree_util.tree_map(jnp.asarray, padded)
     timing = timing if timing is not None else HessianTiming()
     timing.products, timing.block_size, timing.nodes, timing.edges = len(atoms), bs, n, graph.num_edges
     out = None if on_block else np.empty((len(atoms), n, 3))
+    per_node = max_incident_edges(graph)
+    moving = (getattr(model, "evaluates_edge_groups", False) and graph.layer_edges is None and len(atoms) > bs
+              and bs * per_node <= graph.num_edges // 2)
+    if moving and not block_size:  # smaller tangents: larger blocks, as long as they own at most half the edges
+        bs = min(default_block_size(model, graph, len(atoms), share=MOVING_TANGENT_SHARE),
+                 graph.num_edges // 2 // per_node)
+
+    def block_nodes(start):
+        return atoms[np.minimum(np.arange(start, start + bs), len(atoms) - 1)]
 
     def block_tangents(start):
         k = np.minimum(np.arange(start, start + bs), len(atoms) - 1)
@@ -273,19 +309,27 @@ def hessian_products(model, graph: Graph, atoms, directions, block_size: int | N
         tangents[np.arange(bs), atoms[k]] = directions[k]
         return jnp.asarray(tangents)
 
-    def linearised(compiled_linearization):
-        """The linear map v ↦ H v: the primal pass, run once (timed as execution)."""
-        start = time.perf_counter()
-        linear = jax.block_until_ready(compiled_linearization(model, padded))
-        timing.execute_seconds += time.perf_counter() - start
-        return (linear,)
+    def moving_args(start):
+        moved = move_edges(padded, block_nodes(start), bs * per_node, model.cutoff)
+        return model, jax.tree_util.tree_map(jnp.asarray, moved), block_tangents(start)
 
-    # several blocks whose linearised products were compiled before (a warm run): linearise right away
-    warm = _cached(_gradient_linearization, model, padded) if len(atoms) > bs else None
-    prefix, block_fn = (linearised(warm), _linear_block) if warm is not None else ((model, padded), _hessian_block)
+    def linearised(compiled_linearization):
+        """Arguments of the linear block for a start: the linear map v ↦ H v (its primal pass run
+        once here, timed as execution) and the block's tangents."""
+        start = time.perf_counter()
+        linear = jax.block_until_ready(compiled_linearization(model, on_device))
+        timing.execute_seconds += time.perf_counter() - start
+        return lambda first: (linear, block_tangents(first))
+
+    if moving:
+        block_fn, block_args = _moving_block, moving_args
+    else:  # several blocks whose linearised products were compiled before (a warm run): linearise right away
+        warm = _cached(_gradient_linearization, model, on_device) if len(atoms) > bs else None
+        block_fn, block_args = ((_linear_block, linearised(warm)) if warm is not None
+                                else (_hessian_block, lambda first: (model, on_device, block_tangents(first))))
     while True:  # compile quickly; halve the block while XLA's own estimate of its memory does not fit
         start = time.perf_counter()
-        compiled, quick_seconds = _compiled(block_fn, *prefix, block_tangents(0))
+        compiled, quick_seconds = _compiled(block_fn, *block_args(0))
         timing.compile_seconds += time.perf_counter() - start
         need = _compiled_bytes(compiled)
         if bs == 1 or need <= free_memory():
@@ -297,18 +341,20 @@ def hessian_products(model, graph: Graph, atoms, directions, block_size: int | N
         for k, first in enumerate(range(0, len(atoms), bs)):
             stop = min(first + bs, len(atoms))
             start = time.perf_counter()
-            products = np.asarray(compiled(*prefix, block_tangents(first)))[: stop - first, :n]
+            products = np.asarray(compiled(*block_args(first)))[: stop - first, :n]
             elapsed = time.perf_counter() - start
             timing.execute_seconds += elapsed
             timing.blocks += 1
             if k == 0 and quick_seconds is not None and (n_blocks - 1) * OPTIMIZED_SAVING * elapsed > OPTIMIZED_COMPILE_COST * quick_seconds:
-                # enough blocks left to pay for compiling again: the linearised products, fully optimised
+                # enough blocks left to pay for compiling again, fully optimised (the linearised
+                # products where the tangents run on every edge)
                 start = time.perf_counter()
-                linearization, _ = _compiled(_gradient_linearization, model, padded)
-                timing.compile_seconds += time.perf_counter() - start
-                prefix, block_fn = linearised(linearization), _linear_block
-                start = time.perf_counter()
-                compiled = _optimized(block_fn, *prefix, block_tangents(0))
+                if not moving:
+                    linearization, _ = _compiled(_gradient_linearization, model, on_device)
+                    timing.compile_seconds += time.perf_counter() - start
+                    block_fn, block_args = _linear_block, linearised(linearization)
+                    start = time.perf_counter()
+                compiled = _optimized(block_fn, *block_args(0))
                 timing.compile_seconds += time.perf_counter() - start
             if on_block:
                 on_block(slice(first, stop), products)

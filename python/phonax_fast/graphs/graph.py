@@ -23,6 +23,12 @@ class Graph(NamedTuple):
             t only needs the first ``layer_edges[t]`` edges (a pruned cluster, whose edges are sorted
             so that each layer's are a prefix; see ``graphs.clusters``). Static (not a pytree leaf):
             graphs that differ in it compile separately.
+        moving_edges: the last ``moving_edges`` edges form the moving group (0: none): their vectors
+            are taken from ``positions + offsets``, the others' from ``positions``. Models evaluate
+            the two groups apart, so a derivative with respect to ``offsets`` touches only the
+            moving edges (Hessian-vector products whose tangents move a few atoms,
+            ``derivatives.hessian_products``). Static, like ``layer_edges``; not with it.
+        offsets: (n_nodes, 3) displacements of the moving group's nodes, Å, or None (zero).
     """
 
     positions: jnp.ndarray
@@ -32,6 +38,8 @@ class Graph(NamedTuple):
     shifts: jnp.ndarray
     energy_weights: jnp.ndarray
     layer_edges: tuple[int, ...] | None = None
+    moving_edges: int = 0
+    offsets: jnp.ndarray | None = None
 
     @property
     def num_nodes(self) -> int:
@@ -43,7 +51,9 @@ class Graph(NamedTuple):
 
 
 jax.tree_util.register_pytree_node(
-    Graph, lambda g: (tuple(g[:6]), g.layer_edges), lambda layer_edges, arrays: Graph(*arrays, layer_edges)
+    Graph,
+    lambda g: ((*g[:6], g.offsets), (g.layer_edges, g.moving_edges)),
+    lambda static, arrays: Graph(*arrays[:6], *static, arrays[6]),
 )
 
 
@@ -55,6 +65,35 @@ def layer_edges(graph: Graph, layer: int) -> slice:
     return slice(0, graph.layer_edges[min(layer, len(graph.layer_edges) - 1)])
 
 
+class EdgeGroup(NamedTuple):
+    """Edges a model evaluates together: ``edges`` indexes per-edge arrays; the vectors of a
+    ``moving`` group are taken from ``positions + offsets``."""
+
+    edges: slice
+    moving: bool
+
+
+def edge_groups(graph: Graph) -> tuple[EdgeGroup, ...]:
+    """The groups of edges a model evaluates apart: all edges, or the fixed and the moving ones of a
+    graph with ``moving_edges`` (in that order)."""
+    if not graph.moving_edges:
+        return (EdgeGroup(slice(None), False),)
+    if graph.layer_edges is not None:
+        raise ValueError("a graph cannot have both layer_edges and moving_edges")
+    split = graph.num_edges - graph.moving_edges
+    return EdgeGroup(slice(0, split), False), EdgeGroup(slice(split, None), True)
+
+
+def group_vectors(graph: Graph, group: EdgeGroup) -> jnp.ndarray:
+    """(edges of ``group``, 3) vectors from each receiver to its sender's (shifted) position, Å."""
+    positions = graph.positions
+    if group.moving and graph.offsets is not None:
+        positions = positions + graph.offsets
+    return positions[graph.senders[group.edges]] - positions[graph.receivers[group.edges]] + graph.shifts[group.edges]
+
+
 def edge_vectors(graph: Graph) -> jnp.ndarray:
     """(n_edges, 3) vectors from each receiver to its sender's (shifted) position, Å."""
-    return graph.positions[graph.senders] - graph.positions[graph.receivers] + graph.shifts
+    groups = edge_groups(graph)
+    vectors = [group_vectors(graph, g) for g in groups]
+    return vectors[0] if len(vectors) == 1 else jnp.concatenate(vectors)

@@ -71,3 +71,40 @@ def pad_graph(graph: Graph, n_nodes: int, n_edges: int, cutoff: float) -> Graph:
             shifts=np.concatenate([np.asarray(graph.shifts), np.tile([[2.0 * cutoff, 0.0, 0.0]], (add_edges, 1))]),
         )
     return graph
+
+
+def incident_edges(graph: Graph, nodes) -> np.ndarray:
+    """Indices of the edges whose sender or receiver is one of ``nodes``, ascending."""
+    senders, receivers = np.asarray(graph.senders), np.asarray(graph.receivers)
+    return np.flatnonzero(np.isin(senders, nodes) | np.isin(receivers, nodes))
+
+
+def max_incident_edges(graph: Graph) -> int:
+    """The most edges any node sends or receives (a node's edges to its own images counted twice)."""
+    n = graph.num_nodes
+    return int((np.bincount(np.asarray(graph.senders), minlength=n) + np.bincount(np.asarray(graph.receivers), minlength=n)).max())
+
+
+def move_edges(graph: Graph, nodes, width: int, cutoff: float) -> Graph:
+    """``graph`` with every edge of ``nodes`` (sender or receiver) copied into a moving group of
+    ``width`` edges appended at the end (``Graph.moving_edges``; the rest of the group inert, as
+    :func:`pad_graph`'s edges) and made inert where it was, so the energy is the same function of
+    the positions; ``offsets`` are zero. Raises ValueError when the edges do not fit in ``width``."""
+    moving = incident_edges(graph, nodes)
+    if len(moving) > width:
+        raise ValueError(f"{len(moving)} edges move with nodes {np.unique(nodes).tolist()}, more than the group's {width}")
+    senders, receivers, shifts = (np.array(a) for a in (graph.senders, graph.receivers, graph.shifts))
+    inert = np.array([2.0 * cutoff, 0.0, 0.0])
+    last = graph.num_nodes - 1
+    group_senders, group_receivers = np.full(width, last, dtype=senders.dtype), np.full(width, last, dtype=receivers.dtype)
+    group_shifts = np.tile(inert, (width, 1))
+    group_senders[: len(moving)], group_receivers[: len(moving)], group_shifts[: len(moving)] = (
+        senders[moving], receivers[moving], shifts[moving])
+    senders[moving], receivers[moving], shifts[moving] = last, last, inert
+    return graph._replace(
+        senders=np.concatenate([senders, group_senders]),
+        receivers=np.concatenate([receivers, group_receivers]),
+        shifts=np.concatenate([shifts, group_shifts]),
+        moving_edges=width,
+        offsets=np.zeros_like(np.asarray(graph.positions)),
+    )

@@ -59,6 +59,10 @@ class EnergyModel:
     config: Any
     params: dict
     model_name = "?"
+    evaluates_edge_groups = True
+    """Whether ``energy_function`` evaluates a graph's edge groups apart (``graphs.graph.edge_groups``
+    through ``layers.edge_features`` and ``layers.convolution``), so that Hessian-vector products may
+    move a few atoms' edges into a group of their own (``derivatives.hessian_products``)."""
 
     def apply(self, params: dict, graph: Graph) -> jnp.ndarray:
         """(n_nodes,) atomic energies in eV for weights ``params`` (pure in ``params`` and ``graph``)."""

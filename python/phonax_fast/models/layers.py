@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import functools
 import math
+from typing import NamedTuple
 
 import e3nn_jax as e3nn
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..graphs.graph import edge_vectors
+from ..graphs.graph import edge_groups, group_vectors, layer_edges
+from ..ops.convolution import tp_convolution
 
 
 def linear_paths(irreps_in, irreps_out) -> list[tuple[str, tuple[int, int]]]:
@@ -179,6 +181,43 @@ def safe_norm(v: jnp.ndarray) -> jnp.ndarray:
     return jnp.where(positive, jnp.sqrt(jnp.where(positive, sq, 1.0)), 0.0)
 
 
+class EdgeFeatures(NamedTuple):
+    """Inputs of the convolutions from one group of edges (``graphs.graph.edge_groups``)."""
+
+    sh: e3nn.IrrepsArray  # (E_g, sh irreps) spherical harmonics of the edge vectors
+    basis: jnp.ndarray  # (E_g, num_basis) radial basis of the edge lengths
+    senders: jnp.ndarray  # (E_g,) int
+    receivers: jnp.ndarray  # (E_g,) int
+
+
+def edge_features(graph, sh_irreps, radial) -> tuple[EdgeFeatures, ...]:
+    """Spherical harmonics (component normalisation) and ``radial(lengths)`` of each group of edges
+    of ``graph``: one group, or two for a graph with a moving group (``Graph.moving_edges``), which
+    models keep apart up to :func:`convolution` so that derivatives along the moving group's
+    offsets touch only its edges."""
+    out = []
+    for group in edge_groups(graph):
+        vectors = group_vectors(graph, group)
+        sh = e3nn.spherical_harmonics(sh_irreps, vectors, normalize=True, normalization="component")
+        out.append(EdgeFeatures(sh, radial(safe_norm(vectors)), graph.senders[group.edges], graph.receivers[group.edges]))
+    return tuple(out)
+
+
+def convolution(h: e3nn.IrrepsArray, features: tuple[EdgeFeatures, ...], weights, graph, layer: int, filter_ir_out,
+                backend: str) -> e3nn.IrrepsArray:
+    """Message passing of layer ``layer``: Σ over edge groups of ``ops.convolution.tp_convolution``
+    of the node features ``h`` with the groups' harmonics, weighted by ``weights(basis)`` (the
+    radial MLP, (E_g, num_basis) → per-path weights), on the edges the layer needs
+    (``graphs.graph.layer_edges``). Returns (n_nodes, irreps of the products in ``filter_ir_out``)."""
+    edges = layer_edges(graph, layer)
+    total = None
+    for f in features:
+        m = tp_convolution(h, f.sh[edges], weights(f.basis[edges]), f.senders[edges], f.receivers[edges],
+                           h.shape[0], filter_ir_out, backend)
+        total = m if total is None else total + m
+    return total
+
+
 def embed_graph(config, embedding: jnp.ndarray, graph):
     """Inputs shared by the interaction layers of NequIP and MACE.
 
@@ -188,13 +227,12 @@ def embed_graph(config, embedding: jnp.ndarray, graph):
         embedding: (n_species, channels) species embedding.
         graph: the :class:`~phonax_fast.graphs.Graph`.
     Returns:
-        (edge spherical harmonics (E, sh_irreps), radial basis (E, num_basis),
-        species one-hot (n, n_species), initial node features (n, channels×0e)).
+        (edge features per group (:func:`edge_features`), species one-hot (n, n_species), initial
+        node features (n, channels×0e)).
     """
     dtype = graph.positions.dtype
-    vectors = edge_vectors(graph)
-    sh = e3nn.spherical_harmonics(config.sh_irreps, vectors, normalize=True, normalization="component")
-    basis = radial_basis(safe_norm(vectors), config.cutoff, config.num_basis, config.cutoff_power)
+    features = edge_features(graph, config.sh_irreps,
+                             lambda r: radial_basis(r, config.cutoff, config.num_basis, config.cutoff_power))
     onehot = jax.nn.one_hot(graph.species, len(config.species), dtype=dtype)
     x = e3nn.IrrepsArray(f"{config.channels}x0e", embedding[graph.species].astype(dtype))
-    return sh, basis, onehot, x
+    return features, onehot, x

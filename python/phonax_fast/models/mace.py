@@ -12,6 +12,7 @@ contributes a linear read-out of its scalars; atomic energies are ``scale · Σ_
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -19,10 +20,10 @@ import e3nn_jax as e3nn
 import jax
 import jax.numpy as jnp
 
-from ..graphs.graph import Graph, layer_edges
-from ..ops.convolution import tp_convolution, tp_output_irreps
+from ..graphs.graph import Graph
+from ..ops.convolution import tp_output_irreps
 from .base import EnergyModel, register_model
-from .layers import embed_graph, init_linear, init_mlp, init_species_linear, linear, mlp, species_linear
+from .layers import convolution, embed_graph, init_linear, init_mlp, init_species_linear, linear, mlp, species_linear
 
 
 @dataclass(frozen=True)
@@ -128,16 +129,13 @@ def node_energies(config: MACEConfig, params: dict, graph: Graph, layer_term=Non
     ``layer_term(t, layer_params, x, a, hidden_irreps)``: an optional extra term of layer t's
     message from its input features x and atomic basis a; ``readout_term(x)``: an optional
     (n_nodes,) term added to the read-outs from the last layer's features x (the field model's hooks)."""
-    n_nodes = graph.positions.shape[0]
-    sh, basis, onehot, x = embed_graph(config, params["embedding"], graph)
+    edges, onehot, x = embed_graph(config, params["embedding"], graph)
     hidden = config.hidden_irreps
-    out = jnp.zeros(n_nodes, graph.positions.dtype)
+    out = jnp.zeros(graph.positions.shape[0], graph.positions.dtype)
     for t, layer in enumerate(params["layers"]):
-        edges = layer_edges(graph, t)
         h = linear(layer["linear_in"], x, x.irreps)
-        weights = mlp(layer["radial"], basis[edges])
-        a = tp_convolution(h, sh[edges], weights, graph.senders[edges], graph.receivers[edges], n_nodes,
-                           list(hidden.regroup()), config.backend)
+        a = convolution(h, edges, functools.partial(mlp, layer["radial"]), graph, t, list(hidden.regroup()),
+                        config.backend)
         a = linear(layer["linear_a"], a / math.sqrt(config.avg_num_neighbors), hidden)
         message = species_linear(layer["self"], x, onehot, hidden)
         for w, b in zip(layer["products"], _channelwise_products(config, a)):

@@ -8,6 +8,7 @@ update. The readout is linear in the last scalars; atomic energies are ``scale Â
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -15,10 +16,10 @@ import e3nn_jax as e3nn
 import jax
 import jax.numpy as jnp
 
-from ..graphs.graph import Graph, layer_edges
-from ..ops.convolution import tp_convolution, tp_output_irreps
+from ..graphs.graph import Graph
+from ..ops.convolution import tp_output_irreps
 from .base import EnergyModel, register_model
-from .layers import embed_graph, gate, init_linear, init_mlp, init_species_linear, linear, mlp, species_linear
+from .layers import convolution, embed_graph, gate, init_linear, init_mlp, init_species_linear, linear, mlp, species_linear
 
 
 @dataclass(frozen=True)
@@ -89,15 +90,11 @@ def node_energies(config: NequIPConfig, params: dict, graph: Graph, layer_term=N
     ``layer_term(t, layer_params, x, m, gate_irreps)``: an optional extra term of layer t's gate
     input from its node features x and aggregated message m; ``readout_term(x)``: an optional
     (n_nodes,) term added to the read-out of the last features x (the field model's hooks)."""
-    n_nodes = graph.positions.shape[0]
-    sh, basis, onehot, x = embed_graph(config, params["embedding"], graph)
+    edges, onehot, x = embed_graph(config, params["embedding"], graph)
     hidden = list(config.hidden_irreps.regroup())
     for t, (layer, (_, _, gate_in)) in enumerate(zip(params["layers"], _layer_irreps(config))):
-        edges = layer_edges(graph, t)
         h = linear(layer["linear_in"], x, x.irreps)
-        weights = mlp(layer["radial"], basis[edges])
-        m = tp_convolution(h, sh[edges], weights, graph.senders[edges], graph.receivers[edges], n_nodes, hidden,
-                           config.backend)
+        m = convolution(h, edges, functools.partial(mlp, layer["radial"]), graph, t, hidden, config.backend)
         m = m / math.sqrt(config.avg_num_neighbors)
         pre = linear(layer["linear_out"], m, gate_in) + species_linear(layer["self"], x, onehot, gate_in)
         if layer_term is not None:

@@ -25,10 +25,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..graphs.graph import Graph, edge_vectors, layer_edges
-from ..ops.convolution import tp_convolution, tp_output_irreps
+from ..graphs.graph import Graph
+from ..ops.convolution import tp_output_irreps
 from .base import EnergyModel, register_model
-from .layers import gate, indexed_linear, linear, linear_paths, plain_mlp, polynomial_cutoff, rms_layer_norm, safe_norm
+from .layers import convolution, edge_features, gate, indexed_linear, linear, linear_paths, plain_mlp, polynomial_cutoff, rms_layer_norm
 
 # nequix's initialisation scale of the hidden layers of the radial MLP (``mlp_init_scale``)
 MLP_INIT_SCALE = 4.0
@@ -154,18 +154,13 @@ def radial_basis(r: jnp.ndarray, config: NequixConfig) -> jnp.ndarray:
 
 def node_energies(config: NequixConfig, params: dict, graph: Graph) -> jnp.ndarray:
     """(n_nodes,) atomic energies in eV."""
-    n_nodes = graph.positions.shape[0]
     dtype = graph.positions.dtype
-    vectors = edge_vectors(graph)
-    sh = e3nn.spherical_harmonics(config.sh_irreps, vectors, normalize=True, normalization="component")
-    basis = radial_basis(safe_norm(vectors), config)
+    edges = edge_features(graph, config.sh_irreps, lambda r: radial_basis(r, config))
     x = e3nn.IrrepsArray(f"{len(config.species)}x0e", jax.nn.one_hot(graph.species, len(config.species), dtype=dtype))
     for t, (layer, (_, _, gate_in, irreps_out)) in enumerate(zip(params["layers"], layer_irreps(config))):
-        edges = layer_edges(graph, t)
         h = linear(layer["linear_1"], x, x.irreps)
-        weights = plain_mlp(layer["radial"], basis[edges])
-        m = tp_convolution(h, sh[edges], weights, graph.senders[edges], graph.receivers[edges], n_nodes,
-                           [ir for _, ir in irreps_out], config.backend)
+        m = convolution(h, edges, functools.partial(plain_mlp, layer["radial"]), graph, t,
+                        [ir for _, ir in irreps_out], config.backend)
         m = m.regroup() / math.sqrt(config.avg_num_neighbors)
         if config.index_weights:
             skip = indexed_linear(layer["skip"], x, graph.species, gate_in)

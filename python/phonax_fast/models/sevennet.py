@@ -22,6 +22,7 @@ fidelity's one-hot input is a constant there (:mod:`.sevennet_convert` folds it 
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -30,10 +31,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..graphs.graph import Graph, edge_vectors, layer_edges
-from ..ops.convolution import tp_convolution, tp_output_irreps
+from ..graphs.graph import Graph
+from ..ops.convolution import tp_output_irreps
 from .base import EnergyModel, register_model
-from .layers import init_linear, init_mlp, linear, polynomial_cutoff, safe_norm
+from .layers import convolution, edge_features, init_linear, init_mlp, linear, polynomial_cutoff
 
 # e3nn-torch's second-moment normalisation of SiLU (``e3nn.math.normalize2mom``: a Monte-Carlo
 # estimate of <silu(z)²>^(-1/2), z ~ N(0, 1), 10⁶ samples, seed 0) as the pretrained weights were
@@ -191,19 +192,14 @@ def radial_basis(config: SevenNetConfig, frequencies: jnp.ndarray, r: jnp.ndarra
 
 def node_energies(config: SevenNetConfig, params: dict, graph: Graph) -> jnp.ndarray:
     """(n_nodes,) atomic energies in eV."""
-    n_nodes = graph.positions.shape[0]
     dtype = graph.positions.dtype
-    vectors = edge_vectors(graph)
-    sh = e3nn.spherical_harmonics(config.sh_irreps, vectors, normalize=True, normalization="component")
-    basis = radial_basis(config, params["bessel_frequencies"], safe_norm(vectors))
+    edges = edge_features(graph, config.sh_irreps, functools.partial(radial_basis, config, params["bessel_frequencies"]))
     x = e3nn.IrrepsArray(f"{config.channels}x0e", params["embedding"][graph.species].astype(dtype))
     for t, (layer, (irreps_in, irreps_out)) in enumerate(zip(params["layers"], config.layer_irreps())):
-        edges = layer_edges(graph, t)
         gate_in = gate_irreps(irreps_out)
         h = _add_bias(linear(layer["linear_in"], x, irreps_in), layer.get("bias_in"))
-        weights = radial_mlp(layer["radial"], basis[edges])
-        m = tp_convolution(h, sh[edges], weights, graph.senders[edges], graph.receivers[edges], n_nodes,
-                           kept_irreps(irreps_out), config.backend)
+        m = convolution(h, edges, functools.partial(radial_mlp, layer["radial"]), graph, t, kept_irreps(irreps_out),
+                        config.backend)
         y = _add_bias(linear(layer["linear_out"], m / config.conv_denominator, gate_in), layer.get("bias_out"))
         x = e3nn.gate(y + linear(layer["linear_self"], x, gate_in), even_act=_silu, even_gate_act=_silu, normalize_act=False)
     hidden = f"{config.channels // 2}x0e"
