@@ -214,10 +214,12 @@ def tangent_bytes(model, graph: Graph) -> int:
     return max(graph.num_edges, 1) * model.num_layers * hidden_features(model) * BYTES_PER_EDGE_FEATURE
 
 
-MOVING_TANGENT_SHARE = 0.5
+MOVING_TANGENT_SHARE, MAX_MOVING_BLOCK = 0.5, 8
 """Memory of a tangent along a moving edge group (:func:`_moving_block`) as a share of
-:func:`tangent_bytes`: XLA's memory analysis gives 0.9 GiB per tangent against 2.3 GiB estimated
-(the nequix-shaped model on a 448-atom cell, 27,008 edges)."""
+:func:`tangent_bytes` (XLA's memory analysis gives 0.9 GiB per tangent against 2.3 GiB estimated:
+the nequix-shaped model on a 448-atom cell, 27,008 edges), and the most such tangents per block
+(rattled Si 216: 1.07 s per product in blocks of 6, 1.13 s in blocks of 8, 1.40 s in blocks of 13;
+``benchmarks/bench_deep_force_constants.py``, ``benchmarks/bench_hessian_blocks.py``)."""
 
 
 def default_block_size(model, graph: Graph, n_rows: int, memory_budget: float | None = None,
@@ -298,7 +300,7 @@ def hessian_products(model, graph: Graph, atoms, directions, block_size: int | N
               and bs * per_node <= graph.num_edges // 2)
     if moving and not block_size:  # smaller tangents: larger blocks, as long as they own at most half the edges
         bs = min(default_block_size(model, graph, len(atoms), share=MOVING_TANGENT_SHARE),
-                 graph.num_edges // 2 // per_node)
+                 graph.num_edges // 2 // per_node, MAX_MOVING_BLOCK)
 
     def block_nodes(start):
         return atoms[np.minimum(np.arange(start, start + bs), len(atoms) - 1)]

@@ -12,7 +12,7 @@ from ase.build import bulk
 import phonax_fast as pf
 from phonax_fast import derivatives as d
 from phonax_fast.graphs.graph import edge_groups, edge_vectors
-from phonax_fast.graphs.neighbors import incident_edges, max_incident_edges, move_edges, periodic_graph
+from phonax_fast.graphs.neighbors import incident_edges, max_incident_edges, move_edges, pad_graph, periodic_graph
 from structures import random_nequip
 
 SPECIES = ("C", "H", "O", "Si")
@@ -79,6 +79,12 @@ def test_split_graph_vectors_and_bad_input():
     kept = np.setdiff1d(np.arange(graph.num_edges), moved)
     np.testing.assert_allclose(vectors[kept], original[kept])
     assert (np.linalg.norm(vectors[moved], axis=1) > model.cutoff).all()  # made inert where they were
+    # pad_graph's inert edges on the last (real) node stay where they are
+    padded = pad_graph(graph, graph.num_nodes, graph.num_edges + 7, model.cutoff)
+    last = graph.num_nodes - 1
+    split = move_edges(padded, [last], max_incident_edges(graph), model.cutoff)
+    graph_j, split_j = (jax.tree_util.tree_map(jnp.asarray, g) for g in (graph, split))
+    np.testing.assert_allclose(_energy(model, split_j), _energy(model, graph_j), rtol=1e-12)
     with pytest.raises(ValueError, match="more than the group's"):
         move_edges(graph, [5, 6], max_incident_edges(graph), model.cutoff)
     with pytest.raises(ValueError, match="both layer_edges and moving_edges"):

@@ -89,11 +89,14 @@ def move_edges(graph: Graph, nodes, width: int, cutoff: float) -> Graph:
     """``graph`` with every edge of ``nodes`` (sender or receiver) copied into a moving group of
     ``width`` edges appended at the end (``Graph.moving_edges``; the rest of the group inert, as
     :func:`pad_graph`'s edges) and made inert where it was, so the energy is the same function of
-    the positions; ``offsets`` are zero. Raises ValueError when the edges do not fit in ``width``."""
+    the positions; ``offsets`` are zero. Inert edges (:func:`pad_graph`'s, on the last node) stay
+    where they are. Raises ValueError when the edges do not fit in ``width``."""
+    senders, receivers, shifts = (np.array(a) for a in (graph.senders, graph.receivers, graph.shifts))
     moving = incident_edges(graph, nodes)
+    padding = (senders[moving] == receivers[moving]) & (np.linalg.norm(shifts[moving], axis=1) >= cutoff)
+    moving = moving[~padding]
     if len(moving) > width:
         raise ValueError(f"{len(moving)} edges move with nodes {np.unique(nodes).tolist()}, more than the group's {width}")
-    senders, receivers, shifts = (np.array(a) for a in (graph.senders, graph.receivers, graph.shifts))
     inert = np.array([2.0 * cutoff, 0.0, 0.0])
     last = graph.num_nodes - 1
     group_senders, group_receivers = np.full(width, last, dtype=senders.dtype), np.full(width, last, dtype=receivers.dtype)
