@@ -302,17 +302,18 @@ def hessian_products(model, graph: Graph, atoms, directions, block_size: int | N
         bs = min(default_block_size(model, graph, len(atoms), share=MOVING_TANGENT_SHARE),
                  graph.num_edges // 2 // per_node, MAX_MOVING_BLOCK)
 
-    def block_nodes(start):
-        return atoms[np.minimum(np.arange(start, start + bs), len(atoms) - 1)]
+    def block_index(start):
+        """The tangents of the block from ``start``: the last one repeated to fill it."""
+        return np.minimum(np.arange(start, start + bs), len(atoms) - 1)
 
     def block_tangents(start):
-        k = np.minimum(np.arange(start, start + bs), len(atoms) - 1)
+        k = block_index(start)
         tangents = np.zeros((bs, padded.num_nodes, 3))
         tangents[np.arange(bs), atoms[k]] = directions[k]
         return jnp.asarray(tangents)
 
     def moving_args(start):
-        moved = move_edges(padded, block_nodes(start), bs * per_node, model.cutoff)
+        moved = move_edges(padded, atoms[block_index(start)], bs * per_node, model.cutoff)
         return model, jax.tree_util.tree_map(jnp.asarray, moved), block_tangents(start)
 
     def linearised(compiled_linearization):

@@ -64,13 +64,26 @@ def pad_graph(graph: Graph, n_nodes: int, n_edges: int, cutoff: float) -> Graph:
             energy_weights=np.concatenate([np.asarray(graph.energy_weights), np.zeros(add_nodes)]),
         )
     if add_edges:
-        last = np.full(add_edges, graph.num_nodes - 1, dtype=np.int32)
+        senders, receivers, shifts = inert_edges(add_edges, graph.num_nodes - 1, cutoff)
         graph = graph._replace(
-            senders=np.concatenate([np.asarray(graph.senders), last]),
-            receivers=np.concatenate([np.asarray(graph.receivers), last]),
-            shifts=np.concatenate([np.asarray(graph.shifts), np.tile([[2.0 * cutoff, 0.0, 0.0]], (add_edges, 1))]),
+            senders=np.concatenate([np.asarray(graph.senders), senders]),
+            receivers=np.concatenate([np.asarray(graph.receivers), receivers]),
+            shifts=np.concatenate([np.asarray(graph.shifts), shifts]),
         )
     return graph
+
+
+def inert_edges(count: int, node: int, cutoff: float):
+    """(senders, receivers, shifts) of ``count`` edges that contribute nothing: ``node`` to itself,
+    shifted 2 × ``cutoff`` Å, beyond the cutoff, where the radial envelope and all its derivatives
+    are zero."""
+    node = np.full(count, node, dtype=np.int32)
+    return node, node.copy(), np.tile([[2.0 * cutoff, 0.0, 0.0]], (count, 1))
+
+
+def is_inert(senders, receivers, shifts, cutoff: float) -> np.ndarray:
+    """(E,) bool: which edges are :func:`inert_edges` (a node to itself, shifted beyond ``cutoff``)."""
+    return (np.asarray(senders) == np.asarray(receivers)) & (np.linalg.norm(np.asarray(shifts), axis=1) >= cutoff)
 
 
 def incident_edges(graph: Graph, nodes) -> np.ndarray:
@@ -93,17 +106,13 @@ def move_edges(graph: Graph, nodes, width: int, cutoff: float) -> Graph:
     where they are. Raises ValueError when the edges do not fit in ``width``."""
     senders, receivers, shifts = (np.array(a) for a in (graph.senders, graph.receivers, graph.shifts))
     moving = incident_edges(graph, nodes)
-    padding = (senders[moving] == receivers[moving]) & (np.linalg.norm(shifts[moving], axis=1) >= cutoff)
-    moving = moving[~padding]
+    moving = moving[~is_inert(senders[moving], receivers[moving], shifts[moving], cutoff)]
     if len(moving) > width:
         raise ValueError(f"{len(moving)} edges move with nodes {np.unique(nodes).tolist()}, more than the group's {width}")
-    inert = np.array([2.0 * cutoff, 0.0, 0.0])
-    last = graph.num_nodes - 1
-    group_senders, group_receivers = np.full(width, last, dtype=senders.dtype), np.full(width, last, dtype=receivers.dtype)
-    group_shifts = np.tile(inert, (width, 1))
+    group_senders, group_receivers, group_shifts = inert_edges(width, graph.num_nodes - 1, cutoff)
     group_senders[: len(moving)], group_receivers[: len(moving)], group_shifts[: len(moving)] = (
         senders[moving], receivers[moving], shifts[moving])
-    senders[moving], receivers[moving], shifts[moving] = last, last, inert
+    senders[moving], receivers[moving], shifts[moving] = inert_edges(len(moving), graph.num_nodes - 1, cutoff)
     return graph._replace(
         senders=np.concatenate([senders, group_senders]),
         receivers=np.concatenate([receivers, group_receivers]),
