@@ -212,6 +212,18 @@ def test_linearised_products_after_the_first_block(model, monkeypatch):
         assert any(key[0] is d._linear_block for key in d._COMPILED), run
 
 
+def test_quick_compile_leaves_out_options_this_xla_does_not_know(monkeypatch):
+    """An XLA option of QUICK_COMPILE_IF_KNOWN that this jaxlib refuses is left out, not an error
+    (newer jaxlibs dropped xla_cpu_use_fusion_emitters)."""
+    monkeypatch.setattr(d, "QUICK_COMPILE_IF_KNOWN", {**d.QUICK_COMPILE_IF_KNOWN, "xla_phonax_no_such_option": True})
+    monkeypatch.setattr(d, "_unknown_options", set())
+    lowered = jax.jit(lambda x: jnp.sin(x) * 2.0).lower(jnp.ones(3))
+    np.testing.assert_allclose(d._quick_compile(lowered)(jnp.ones(3)), 2.0 * np.sin(1.0))
+    assert "xla_phonax_no_such_option" in d._unknown_options
+    with pytest.raises(AttributeError):  # other errors still raise
+        d._quick_compile(None)
+
+
 def test_moving_edge_group_on_a_larger_cell(model, monkeypatch):
     """A cell where a block's atoms own few of the edges: every block moves its atoms' edges into a
     group of their own (``_moving_block``); the rows equal jax.hessian's, cold and warm."""

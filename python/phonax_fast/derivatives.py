@@ -191,6 +191,11 @@ def _linear_block(linear, tangents: jnp.ndarray) -> jnp.ndarray:
 QUICK_COMPILE = {"xla_backend_optimization_level": 0}
 """XLA options of the first compilation of a block function: about half the compile time of the
 default; the compiled function runs 1.3–1.7× slower (NequIP models on the CPU, measured)."""
+QUICK_COMPILE_IF_KNOWN = {"xla_cpu_use_fusion_emitters": False}
+"""Added to ``QUICK_COMPILE`` where this XLA knows them (jaxlib 0.10 does, 0.12 does not): XLA's
+older CPU loop emitters compile one Si 216 product of the nequix-shaped model in 3.5–3.8 s
+instead of 5.4–5.7 s and run it as fast (``benchmarks/bench_single_product.py --options``)."""
+_unknown_options: set = set()  # options of QUICK_COMPILE_IF_KNOWN this XLA refused
 OPTIMIZED_SAVING, OPTIMIZED_COMPILE_COST = 0.3, 2.0
 """After the first block, the linearised products are compiled with XLA's default optimisation
 (:func:`hessian_products`) when the blocks left would save more (this fraction of their time) than
@@ -260,7 +265,9 @@ def hessian_products(model, graph: Graph, atoms, directions, block_size: int | N
     at most half the edges and there is more than one block, each block moves its atoms' edges
     into a group of their own (``graphs.neighbors.move_edges``) and the forward pass runs along
     that group only (:func:`_moving_block`): 1.4–1.9× faster per product than either other way for
-    a 4-layer model (``benchmarks/bench_hessian_blocks.py``), for ~50 % more compile time. Otherwise,
+    a 4-layer model (``benchmarks/bench_hessian_blocks.py``), for more tracing and compile time
+    (a single block stays on every edge: ~1.6 s less to trace and compile one Si 216 product with
+    the nequix-shaped model, ~1.1 s more to run it; ``benchmarks/bench_single_product.py``). Otherwise,
     when enough blocks are left after the first to pay for compiling again, the rest are products
     of the gradient linearised once (``jax.linearize``: the primal forward and backward pass run
     once, their residuals kept in memory), which skip repeating the primal pass per block.
@@ -394,9 +401,23 @@ def _compiled(fn, *args):
         return found, None
     lowered = fn.lower(*args)
     start = time.perf_counter()
-    compiled = lowered.compile(QUICK_COMPILE)
+    compiled = _quick_compile(lowered)
     seconds = time.perf_counter() - start
     return _remember(_signature(fn, args, False), compiled), seconds
+
+
+def _quick_compile(lowered):
+    """``lowered`` compiled with ``QUICK_COMPILE`` and those of ``QUICK_COMPILE_IF_KNOWN`` this XLA
+    knows (an unknown one is refused before compiling, then left out for the rest of the process)."""
+    while True:
+        extra = {k: v for k, v in QUICK_COMPILE_IF_KNOWN.items() if k not in _unknown_options}
+        try:
+            return lowered.compile({**QUICK_COMPILE, **extra})
+        except Exception as err:  # jax's JaxRuntimeError: INVALID_ARGUMENT: No such compile option: 'name'
+            unknown = [k for k in extra if f"No such compile option: '{k}'" in str(err)]
+            if not unknown:
+                raise
+            _unknown_options.update(unknown)
 
 
 def _cached(fn, *args):

@@ -42,7 +42,7 @@ def _energy(model, graph):
     return d.energy(model, model.params, graph)
 
 
-@pytest.mark.parametrize("name", list(MODELS))
+@pytest.mark.parametrize("name", [n if n == "NequIP" else pytest.param(n, marks=pytest.mark.slow) for n in MODELS])  # ~30 s each
 def test_split_graph_has_the_same_energy_and_hessian_rows(name):
     model = MODELS[name]()
     graph = periodic_graph(crystal(), model.cutoff, model.species)
