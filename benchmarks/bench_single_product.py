@@ -9,12 +9,11 @@ Silicon needs one Hessian row of its supercell (216 atoms with the nequix-shaped
 so the end-to-end comparison there is one product against one gradient. Variants:
 
   gradient        ∂E/∂x compiled with XLA's default options, as ``pf.Calculator``'s jit (phonopy's side)
-  for             a forward-over-reverse pass on every edge, quick-compiled (``derivatives.QUICK_COMPILE``
-                  and ``QUICK_COMPILE_IF_KNOWN``, which this jaxlib must know), as ``hessian_products`` did
-                  for one block until stop 29
+  for             a forward-over-reverse pass on every edge, quick-compiled (``derivatives._quick_compile``):
+                  what ``hessian_products`` runs for a single block
   for-optimized   the same, compiled with XLA's default options
   moving          forward along the moved atom's edge group over reverse (``derivatives._moving_block``),
-                  quick: what ``hessian_products`` runs for one block
+                  quick: what ``hessian_products`` runs for each of several blocks
   linear          ``jax.linearize`` of the gradient (primal pass, quick) and its linear map (quick), compiled
                   one after the other and run one after the other
   linear-moving   the same along the moved atom's edge group
@@ -24,7 +23,7 @@ Prints, per variant: tracing and lowering s, XLA compile s, execution s (the fir
 cold run has it), their sum, and the sum over the gradient's; checks every product against the
 first one (≤1e-10 relative). ``--options`` adds XLA compile options (a JSON object, e.g.
 ``'{"xla_disable_hlo_passes": "cse"}'``; ``'{"xla_cpu_use_fusion_emitters": true}'`` undoes
-``QUICK_COMPILE_IF_KNOWN``) to the quick-compiled variants.
+``derivatives.QUICK_COMPILE_IF_KNOWN``) to the quick-compiled variants.
 """
 
 from __future__ import annotations
@@ -65,29 +64,32 @@ def run_variant(case: str, variant: str, options: dict) -> dict:
             return d._position_gradient(model, model.params, graph._replace(offsets=offsets))(graph.positions)
         return jax.linearize(gradient, jnp.zeros_like(graph.positions))[1]
 
-    quick = {**d.QUICK_COMPILE, **d.QUICK_COMPILE_IF_KNOWN, **options}
     start = time.perf_counter()
     if variant == "gradient":
         fn = jax.jit(lambda model, graph: d._position_gradient(model, model.params, graph)(graph.positions))
         steps = [(fn.lower(model, padded), None, (model, padded))]
     elif variant in ("for", "for-optimized"):
-        steps = [(d._hessian_block.lower(model, padded, tangent), quick if variant == "for" else None,
+        steps = [(d._hessian_block.lower(model, padded, tangent), variant == "for",
                   (model, padded, tangent))]
     elif variant == "moving":
-        steps = [(d._moving_block.lower(model, moved, tangent), quick, (model, moved, tangent))]
+        steps = [(d._moving_block.lower(model, moved, tangent), True, (model, moved, tangent))]
     else:
         linearization, graph_arg = ((moving_linearization, moved) if variant == "linear-moving"
                                     else (d._gradient_linearization, padded))
         shape = jax.eval_shape(linearization, model, graph_arg)
-        steps = [(linearization.lower(model, graph_arg), quick, (model, graph_arg)),
-                 (d._linear_block.lower(shape, tangent), quick, None)]  # None: the previous step's output
+        steps = [(linearization.lower(model, graph_arg), True, (model, graph_arg)),
+                 (d._linear_block.lower(shape, tangent), True, None)]  # None: the previous step's output
     trace = time.perf_counter() - start
+
+    def compile_quick_or_default(lowered, quick):
+        return d._quick_compile(lowered, options) if quick else lowered.compile()
+
     start = time.perf_counter()
     if variant == "linear-threads":
         compiled = [None] * len(steps)
 
         def compile_step(k):
-            compiled[k] = steps[k][0].compile(steps[k][1])
+            compiled[k] = compile_quick_or_default(*steps[k][:2])
 
         threads = [threading.Thread(target=compile_step, args=(k,)) for k in range(len(steps))]
         for thread in threads:
@@ -95,7 +97,7 @@ def run_variant(case: str, variant: str, options: dict) -> dict:
         for thread in threads:
             thread.join()
     else:
-        compiled = [lowered.compile(options) for lowered, options, _ in steps]
+        compiled = [compile_quick_or_default(lowered, quick) for lowered, quick, _ in steps]
     compile_seconds = time.perf_counter() - start
     start = time.perf_counter()
     out = None

@@ -406,13 +406,14 @@ def _compiled(fn, *args):
     return _remember(_signature(fn, args, False), compiled), seconds
 
 
-def _quick_compile(lowered):
+def _quick_compile(lowered, options: dict | None = None):
     """``lowered`` compiled with ``QUICK_COMPILE`` and those of ``QUICK_COMPILE_IF_KNOWN`` this XLA
-    knows (an unknown one is refused before compiling, then left out for the rest of the process)."""
+    knows (an unknown one is refused before compiling, then left out for the rest of the process),
+    and ``options`` over them (benchmarks)."""
     while True:
         extra = {k: v for k, v in QUICK_COMPILE_IF_KNOWN.items() if k not in _unknown_options}
         try:
-            return lowered.compile({**QUICK_COMPILE, **extra})
+            return lowered.compile({**QUICK_COMPILE, **extra, **(options or {})})
         except Exception as err:  # jax's JaxRuntimeError: INVALID_ARGUMENT: No such compile option: 'name'
             unknown = [k for k in extra if f"No such compile option: '{k}'" in str(err)]
             if not unknown:
